@@ -1,0 +1,62 @@
+"""The `corpus` command line: a thin layer over the library (see corpus/commands/)."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from corpus.commands import GROUPS
+
+app = typer.Typer(
+    name="corpus",
+    help=(
+        "Build multilingual, openly licensed, instance-annotated image corpora.\n\n"
+        "Pipeline: ontology (WordNet classes in 25 languages) -> harvest (open image APIs) -> "
+        "store (SQL) -> annotate (detector proposals) -> review (COCO Annotator or CLI) -> export (COCO).\n\n"
+        "Typical run: corpus harvest --domain sport; corpus annotate --domain sport; "
+        "corpus export coco-annotator review/; corpus import coco-annotator review/*.json; "
+        "corpus export coco --domain sport --status accepted out/"
+    ),
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+
+
+@app.callback()
+def _global(
+    db: Optional[str] = typer.Option(
+        None, "--db", envvar="CORPUS_DB_URL", show_envvar=True,
+        help="Database URL, e.g. sqlite:///corpus.db (default) or postgresql://user@host/corpus.",
+    ),
+    data_dir: Optional[Path] = typer.Option(
+        None, "--data-dir", envvar="CORPUS_DATA_DIR", show_envvar=True,
+        help="Folder for downloaded images and other files (default: ./data).",
+    ),
+    config: Optional[Path] = typer.Option(
+        None, "--config", envvar="CORPUS_CONFIG", show_envvar=True,
+        help="TOML settings file (default: ./corpus.toml if present). See docs/configuration.md.",
+    ),
+) -> None:
+    from corpus.commands.common import fail, init_state
+    from corpus.config import load_settings
+
+    try:
+        settings = load_settings(config_file=config)
+    except (OSError, ValueError) as exc:
+        raise fail(str(exc))
+    init_state(settings.with_overrides(db_url=db, data_dir=data_dir))
+
+
+for _group in GROUPS:
+    importlib.import_module(f"corpus.commands.{_group}").register(app)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

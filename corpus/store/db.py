@@ -1,0 +1,126 @@
+"""Engine, SQLite pragmas, sessions and migrations.
+
+SQLite gets WAL (readers never block the single writer), foreign keys on (off by default in
+SQLite), and a busy timeout so a second process waits for the lock instead of failing at once.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from sqlalchemy import create_engine, event, inspect
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _alembic_dir() -> Path:
+    # In a checkout (editable install) alembic/ sits beside the packages; in a wheel it does not,
+    # so the migrations are also reachable through the package data copy if present.
+    for cand in (REPO_ROOT / "alembic", Path(__file__).resolve().parent / "alembic"):
+        if (cand / "env.py").is_file():
+            return cand
+    raise FileNotFoundError("alembic migrations folder not found next to the corpus package")
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()
+
+
+def make_engine(url: str, **kw) -> Engine:
+    """Create an engine for ``url`` with the settings our store relies on."""
+    u = make_url(url)
+    if u.get_backend_name() == "sqlite":
+        if u.database and u.database != ":memory:":
+            Path(u.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        kw.setdefault("connect_args", {"timeout": 30})
+        engine = create_engine(u, **kw)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    if u.get_backend_name() == "postgresql" and u.drivername == "postgresql":
+        u = u.set(drivername="postgresql+psycopg")
+    kw.setdefault("pool_pre_ping", True)
+    return create_engine(u, **kw)
+
+
+def alembic_config(url: str):
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(_alembic_dir()))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+def upgrade(url: str, revision: str = "head") -> None:
+    from alembic import command
+
+    command.upgrade(alembic_config(url), revision)
+
+
+def downgrade(url: str, revision: str = "base") -> None:
+    from alembic import command
+
+    command.downgrade(alembic_config(url), revision)
+
+
+def current_revision(url: str) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+    finally:
+        engine.dispose()
+
+
+def head_revision(url: str) -> str | None:
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config(url)).get_current_head()
+
+
+class StoreNotReady(RuntimeError):
+    pass
+
+
+def ensure_ready(url: str, auto_upgrade: bool = True) -> Engine:
+    """Return an engine for a store at the latest schema, creating/upgrading it if allowed."""
+    cur, head = current_revision(url), head_revision(url)
+    if cur != head:
+        if not auto_upgrade:
+            raise StoreNotReady(f"database {safe_url(url)} is at revision {cur or 'none'}, expected {head}: run `corpus db upgrade`")
+        upgrade(url)
+    return make_engine(url)
+
+
+def safe_url(url: str) -> str:
+    """The URL with any password hidden, for messages."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def table_names(engine: Engine) -> list[str]:
+    return sorted(inspect(engine).get_table_names())
+
+
+@contextmanager
+def session_scope(engine: Engine) -> Iterator[Session]:
+    """A session that commits on success and rolls back on any error (Ctrl-C included)."""
+    session = sessionmaker(engine, expire_on_commit=False)()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()

@@ -1,0 +1,63 @@
+"""Fixtures shared by every test package: real SQLite stores, paths to shared test data."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED_DIR = Path(os.environ.get("CORPUS_SHARED_DIR", REPO_ROOT.parent / "shared")).resolve()
+
+# WordNet data for the ontology tests; a user's machine uses nltk.download() instead.
+if (SHARED_DIR / "nltk_data").is_dir():
+    os.environ.setdefault("NLTK_DATA", str(SHARED_DIR / "nltk_data"))
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return REPO_ROOT
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    if not SHARED_DIR.is_dir():
+        pytest.fail(f"shared test data not found at {SHARED_DIR}; set CORPUS_SHARED_DIR")
+    return SHARED_DIR
+
+
+@pytest.fixture(scope="session")
+def _migrated_template(tmp_path_factory) -> Path:
+    """Migrate once per session, copy the file per test: migrations take ~0.3 s each."""
+    from corpus.store.db import upgrade
+
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture
+def db_url(tmp_path, _migrated_template) -> str:
+    import shutil
+
+    path = tmp_path / "corpus.db"
+    shutil.copyfile(_migrated_template, path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def engine(db_url):
+    from corpus.store.db import make_engine
+
+    eng = make_engine(db_url)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def session(engine):
+    from sqlalchemy.orm import Session
+
+    with Session(engine, expire_on_commit=False) as s:
+        yield s
