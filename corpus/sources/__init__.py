@@ -1,0 +1,1 @@
+"""Image-source clients: they know HTTP and their API's shape, nothing of the store."""
