@@ -3,4 +3,5 @@
 Commands hold no logic: they parse options, call the library and render the result.
 """
 
-GROUPS = ("db", "status", "ontology", "harvest", "annotate", "review", "export", "evaluate")
+# Module names; `importing` registers the `import` group (import is a Python keyword).
+GROUPS = ("db", "status", "ontology", "harvest", "annotate", "preview", "review", "export", "importing", "evaluate")
