@@ -61,3 +61,28 @@ def session(engine):
 
     with Session(engine, expire_on_commit=False) as s:
         yield s
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """A real PostgreSQL server: $CORPUS_TEST_PG_URL if given, else one started from Debian's
+    binaries. Missing binaries skip the test, unless CORPUS_REQUIRE_POSTGRES=1 (as in CI)."""
+    from tests.pgserver import PgServer, find_pg_bin
+
+    required = os.environ.get("CORPUS_REQUIRE_POSTGRES") == "1"
+    bin_dir = find_pg_bin()
+    if bin_dir is None:
+        msg = "PostgreSQL server binaries not found (apt-get install postgresql)"
+        pytest.fail(msg) if required else pytest.skip(msg)
+    server = PgServer(bin_dir).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def pg_url(pg_server, request) -> str:
+    """A fresh, empty database on the test server."""
+    import re
+
+    name = "t_" + re.sub(r"[^a-z0-9]", "_", request.node.name.lower())[:50]
+    return pg_server.create_database(name)

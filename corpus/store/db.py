@@ -124,3 +124,29 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def run_with_retry(engine: Engine, fn, attempts: int = 20):
+    """Run ``fn(session)`` in its own transaction, retrying when a concurrent writer won.
+
+    Annotations carry a version counter: an UPDATE that finds a newer version than it read fails
+    with StaleDataError instead of overwriting. Re-reading and re-applying the change is then the
+    correct response, so no update is ever lost.
+    """
+    import random
+    import time
+
+    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.orm.exc import StaleDataError
+
+    for attempt in range(attempts):
+        try:
+            with session_scope(engine) as session:
+                return fn(session)
+        except (StaleDataError, OperationalError) as exc:
+            # OperationalError covers PostgreSQL serialization failures and SQLite "locked".
+            if isinstance(exc, OperationalError) and "lock" not in str(exc).lower() and "serializ" not in str(exc).lower():
+                raise
+            if attempt == attempts - 1:
+                raise
+            time.sleep(random.uniform(0, 0.02 * (attempt + 1)))

@@ -1,0 +1,59 @@
+"""`corpus db ...` and `corpus status` as a user runs them."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from sqlalchemy.orm import Session
+from typer.testing import CliRunner
+
+from cli import app
+from corpus.store.db import make_engine
+from tests.store.fill import fill
+
+runner = CliRunner()
+
+
+def test_db_upgrade_current_downgrade(tmp_path):
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    r = runner.invoke(app, ["--db", url, "db", "current"])
+    assert r.exit_code == 0 and "current none" in r.output and "run `corpus db upgrade`" in r.output
+    r = runner.invoke(app, ["--db", url, "db", "upgrade"])
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(app, ["--db", url, "db", "current"])
+    assert "up to date" in r.output
+    r = runner.invoke(app, ["--db", url, "db", "downgrade", "base", "--yes"])
+    assert r.exit_code == 0 and "base (empty)" in r.output
+
+
+def test_status_counts_per_domain_and_review_status(db_url):
+    eng = make_engine(db_url)
+    with Session(eng) as s:
+        fill(s)
+    eng.dispose()
+    r = runner.invoke(app, ["--db", db_url, "status"], env={"COLUMNS": "200"})
+    assert r.exit_code == 0, r.output
+    row = next(line for line in r.output.splitlines() if "sport" in line)
+    cells = [c.strip() for c in row.strip("│┃ ").split("│")]
+    # domain, classes, images, proposals, pending, accepted, edited, rejected
+    assert cells == ["sport", "3", "1", "1", "1", "0", "0", "0"]
+
+
+def test_db_url_from_environment(tmp_path):
+    url = f"sqlite:///{tmp_path / 'env.db'}"
+    r = runner.invoke(app, ["db", "upgrade"], env={"CORPUS_DB_URL": url})
+    assert r.exit_code == 0 and str(tmp_path / "env.db") in r.output
+
+
+def test_unreachable_database_gives_a_clear_error_without_password(tmp_path):
+    url = "postgresql+psycopg://bob:s3cret@127.0.0.1:1/nope"
+    r = runner.invoke(app, ["--db", url, "db", "upgrade"])
+    assert r.exit_code == 1
+    assert "upgrade of" in r.output and "s3cret" not in r.output
+
+
+def test_console_script_help_runs_in_a_fresh_process():
+    out = subprocess.run([sys.executable, "-m", "cli", "--help"], capture_output=True, text=True, check=True).stdout
+    for group in ("db", "status", "ontology", "harvest", "annotate", "review", "export", "import", "evaluate"):
+        assert group in out
