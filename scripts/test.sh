@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Install everything the test suite needs on a fresh Debian machine, then run the whole suite.
+# Used verbatim by the README and by CI (.ci/run).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+# A real PostgreSQL server for the store tests (the tests start and stop their own cluster).
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  as_root apt-get update -q
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -q postgresql >/dev/null
+fi
+export CORPUS_REQUIRE_POSTGRES=1
+
+python -m pip install -q -e '.[dev,yolo,torchvision]'
+
+python -m pytest "$@"
