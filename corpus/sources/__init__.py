@@ -1,1 +1,103 @@
-"""Image-source clients: they know HTTP and their API's shape, nothing of the store."""
+"""Image-source clients: they know HTTP and their API's shape, nothing of the store.
+
+``make_source("commons", settings)`` builds a client for one source from the settings
+(``settings.sources[name]``: base URL, key, politeness). ``SOURCES`` lists the names,
+``TERMS`` what each source's terms allow (for ``--help``), ``DEFAULT_ON`` the ones a harvest
+uses unless told otherwise, ``KEY_REQUIRED`` those that need an API key.
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+from pathlib import Path
+from typing import Callable
+
+import httpx
+
+from corpus.config import Settings, get_settings
+from corpus.licenses import LicensePolicy
+from corpus.sources.base import Hit, Page, Source, SourceError
+from corpus.sources.common import MissingKeyError
+
+__all__ = [
+    "SOURCES",
+    "DEFAULT_ON",
+    "KEY_REQUIRED",
+    "TERMS",
+    "make_source",
+    "source_class",
+    "Hit",
+    "Page",
+    "Source",
+    "SourceError",
+    "MissingKeyError",
+]
+
+SOURCES: tuple[str, ...] = ("commons", "openverse", "pexels", "pixabay", "flickr")
+DEFAULT_ON: tuple[str, ...] = ("commons", "openverse")
+KEY_REQUIRED: frozenset[str] = frozenset({"pexels", "pixabay", "flickr"})
+
+_CLASSES = {
+    "commons": ("corpus.sources.commons", "CommonsSource"),
+    "openverse": ("corpus.sources.openverse", "OpenverseSource"),
+    "pexels": ("corpus.sources.pexels", "PexelsSource"),
+    "pixabay": ("corpus.sources.pixabay", "PixabaySource"),
+    "flickr": ("corpus.sources.flickr", "FlickrSource"),
+}
+
+
+def source_class(name: str) -> type:
+    try:
+        module, cls = _CLASSES[name]
+    except KeyError:
+        raise SourceError(f"unknown image source {name!r}; known: {', '.join(SOURCES)}") from None
+    return getattr(importlib.import_module(module), cls)
+
+
+def _terms() -> dict[str, str]:
+    out = {}
+    for name in SOURCES:
+        try:
+            out[name] = source_class(name).terms
+        except ImportError:  # a client not written yet must not break the others
+            out[name] = ""
+    return out
+
+
+TERMS: dict[str, str] = _terms()
+
+
+def make_source(
+    name: str,
+    settings: Settings | None = None,
+    *,
+    policy: LicensePolicy | None = None,
+    cache_dir: Path | str | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+    wall: Callable[[], float] = time.time,
+    transport: httpx.BaseTransport | None = None,
+) -> Source:
+    """A ready client for source ``name``.
+
+    ``policy`` lets sources that can filter by license server-side (Flickr, Openverse) ask only
+    for admitted licenses; the pipeline still checks every hit. ``cache_dir`` defaults to
+    ``<data_dir>/cache/http/<name>`` for sources with ``cache_ttl_s > 0`` (Pixabay: 24 h, as its
+    terms require). Raises :class:`MissingKeyError` when a key-requiring source has none.
+    """
+    settings = settings or get_settings()
+    cls = source_class(name)
+    src_settings = settings.source(name)
+    if cache_dir is None and src_settings.cache_ttl_s > 0:
+        cache_dir = Path(settings.data_dir) / "cache" / "http" / name
+    return cls(
+        src_settings,
+        settings.user_agent,
+        policy=policy,
+        cache_dir=cache_dir,
+        sleep=sleep,
+        clock=clock,
+        wall=wall,
+        transport=transport,
+    )

@@ -1,0 +1,98 @@
+"""What every HTTP source client shares: settings, the polite client, the key check."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any, Callable, Literal, Mapping
+
+import httpx
+
+from corpus.config import USER_AGENT, SourceSettings
+from corpus.licenses import LicensePolicy
+from corpus.sources.base import SourceError
+from corpus.sources.http import SECRET_PARAMS, PoliteClient
+
+__all__ = ["HttpSource", "MissingKeyError", "as_int"]
+
+
+class MissingKeyError(SourceError):
+    """A source that needs an API key was asked for without one."""
+
+
+class HttpSource:
+    """Base of the five clients. Subclasses set ``name``, ``terms`` and implement ``search``."""
+
+    name: str = ""
+    terms: str = ""
+    key_required: bool = False
+    reset_header: Literal["seconds", "epoch"] | None = None
+
+    def __init__(
+        self,
+        settings: SourceSettings,
+        user_agent: str = USER_AGENT,
+        *,
+        policy: LicensePolicy | None = None,
+        cache_dir: Path | str | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        if self.key_required and not settings.api_key:
+            raise MissingKeyError(
+                f"{self.name} needs an API key: set CORPUS_{self.name.upper()}_API_KEY "
+                f"(or api_key in [sources.{self.name}] of corpus.toml)"
+            )
+        if not settings.base_url:
+            raise SourceError(f"{self.name}: no base_url configured (CORPUS_{self.name.upper()}_BASE_URL)")
+        self.settings = settings
+        self.policy = policy
+        self.http = PoliteClient(
+            settings,
+            user_agent,
+            headers=self._headers(),
+            secret_params=SECRET_PARAMS,
+            reset_header=self.reset_header,
+            cache_dir=cache_dir,
+            sleep=sleep,
+            clock=clock,
+            wall=wall,
+            transport=transport,
+        )
+
+    @property
+    def key(self) -> str:
+        return self.settings.api_key.get() if self.settings.api_key else ""
+
+    def _headers(self) -> Mapping[str, str]:
+        return {}
+
+    def url(self, path: str = "") -> str:
+        return self.settings.base_url.rstrip("/") + path
+
+    def close(self) -> None:
+        self.http.close()
+
+    def __enter__(self) -> "HttpSource":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.settings.base_url}>"
+
+
+def as_int(value: Any) -> int | None:
+    """APIs send numbers as ints, strings ("30") or floats; None for anything else."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        try:
+            return int(float(value))
+        except (TypeError, ValueError):
+            return None
