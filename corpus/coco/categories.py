@@ -1,0 +1,124 @@
+"""Ontology classes as COCO categories, with stable ids and LVIS-style extra fields.
+
+The id is ``OntologyClass.category_id`` (assigned once when the ontology is loaded, so it stays the
+same across exports). A class without one gets a deterministic fallback id derived from its synset
+(CRC32 into the range 100000-999999, probing upwards on a clash); the export reports those classes,
+because a fallback id changes if a clashing class appears later.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from corpus.store.models import ClassRelation, Domain, Label, OntologyClass
+
+FALLBACK_BASE = 100_000
+FALLBACK_SPAN = 900_000
+
+
+class UnknownDomain(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Category:
+    class_id: int
+    id: int
+    name: str  # English lemma
+    synset: str
+    kind: str
+    supercategory: str
+    names: dict[str, str] = field(default_factory=dict)  # language -> first lemma
+    synonyms: tuple[str, ...] = ()  # English lemmas
+    definition: str = ""
+    fallback_id: bool = False
+
+    def coco(self) -> dict[str, Any]:
+        """The category entry of a training export (COCO plus LVIS-style fields)."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "supercategory": self.supercategory,
+            "synset": self.synset,
+            "synonyms": list(self.synonyms),
+            "def": self.definition,
+            "kind": self.kind,
+            "names": self.names,
+        }
+
+
+def resolve_domain(session: Session, name: str | None) -> Domain:
+    """The named domain, or the only one in the store when no name is given."""
+    if name is None:
+        domains = session.scalars(select(Domain).order_by(Domain.name)).all()
+        if len(domains) == 1:
+            return domains[0]
+        known = ", ".join(d.name for d in domains) or "none (run `corpus ontology load`)"
+        raise UnknownDomain(f"choose a domain with --domain; the store has: {known}")
+    dom = session.scalar(select(Domain).where(Domain.name == name))
+    if dom is None:
+        known = ", ".join(session.scalars(select(Domain.name).order_by(Domain.name))) or "none"
+        raise UnknownDomain(f"unknown domain {name!r}; the store has: {known}")
+    return dom
+
+
+def _fallback_ids(classes: list[OntologyClass]) -> dict[int, int]:
+    used = {c.category_id for c in classes if c.category_id is not None}
+    out: dict[int, int] = {}
+    for c in sorted((c for c in classes if c.category_id is None), key=lambda c: c.synset):
+        cid = FALLBACK_BASE + zlib.crc32(c.synset.encode("utf-8")) % FALLBACK_SPAN
+        while cid in used:
+            cid += 1
+        used.add(cid)
+        out[c.id] = cid
+    return out
+
+
+def domain_categories(session: Session, domain: Domain) -> list[Category]:
+    """Every class of the domain as a category, ordered by category id."""
+    classes = session.scalars(select(OntologyClass).where(OntologyClass.domain_id == domain.id)).all()
+    by_id = {c.id: c for c in classes}
+    parents: dict[int, str] = {}
+    for rel in session.scalars(
+        select(ClassRelation).where(ClassRelation.relation == "hypernym", ClassRelation.class_id.in_(list(by_id)))
+    ):
+        parent = by_id.get(rel.related_id)
+        if parent is not None:
+            parents.setdefault(rel.class_id, parent.name)
+    labels: dict[int, list[Label]] = {}
+    for lab in session.scalars(select(Label).where(Label.class_id.in_(list(by_id))).order_by(Label.lang)):
+        labels.setdefault(lab.class_id, []).append(lab)
+    fallback = _fallback_ids(list(classes))
+    cats = []
+    for c in classes:
+        names = {lab.lang: str(lab.lemmas[0]) for lab in labels.get(c.id, []) if lab.lemmas}
+        en = next((lab for lab in labels.get(c.id, []) if lab.lang == "en"), None)
+        names.setdefault("en", c.name)
+        cats.append(Category(
+            class_id=c.id,
+            id=c.category_id if c.category_id is not None else fallback[c.id],
+            name=c.name,
+            synset=c.synset,
+            kind=c.kind,
+            # A top class has no parent class; the domain is its natural super category.
+            supercategory=parents.get(c.id, domain.name),
+            names=names,
+            synonyms=tuple(str(x) for x in (en.lemmas if en and en.lemmas else [c.name])),
+            definition=(en.definition or "") if en else "",
+            fallback_id=c.category_id is None,
+        ))
+    return sorted(cats, key=lambda k: k.id)
+
+
+def annotator_names(categories: list[Category]) -> dict[int, str]:
+    """class id -> a category name unique without regard to case (COCO Annotator matches names
+    case-insensitively, across all its datasets); clashing lemmas get their synset appended."""
+    counts: dict[str, int] = {}
+    for c in categories:
+        counts[c.name.casefold()] = counts.get(c.name.casefold(), 0) + 1
+    return {c.class_id: (c.name if counts[c.name.casefold()] == 1 else f"{c.name} ({c.synset})") for c in categories}

@@ -1,0 +1,222 @@
+"""The review export for COCO Annotator (github.com/jsbroks/coco-annotator), in the terms its
+importer really accepts (backend/workers/tasks/data.py, ``import_annotations``):
+
+* polygons only: an annotation without a ``segmentation`` is dropped, RLE is not read. RLE masks
+  are traced into polygons; an instance without a usable mask is sent as its box (a rectangle
+  polygon), so the reviewer still sees it.
+* images are matched by bare ``file_name`` inside the dataset: our names are unique in the corpus
+  (``<image id>-<sha1 prefix>.<ext>``), which also lets the import find the image again.
+* categories are matched by ``name``, case-insensitively, across all of COCO Annotator's datasets;
+  ``supercategory`` and per-annotation ``metadata`` are ignored (the annotation's metadata is
+  replaced by the dataset's default on import). Names are made unique without regard to case.
+* ``bbox`` and ``area`` (an integer field there) are always written.
+* big files stall the import task, so the export is split into parts of ``chunk_images`` images.
+
+Round trip: COCO Annotator gives imported annotations new ids and drops our metadata, but it keeps
+each annotation's ``color`` (a string, stored, saved by the editor and exported again). So each
+annotation's colour encodes our annotation id: ``id * 0x9E3779 mod 2**24`` as ``#rrggbb``, a
+bijection on 24 bits that spreads neighbouring ids over distinct colours. The import decodes it
+(checking that the id belongs to the same image); ``metadata.corpus_id`` is written too and
+preferred when a COCO Annotator version keeps it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from corpus.coco import masks
+from corpus.coco.categories import annotator_names, domain_categories, resolve_domain
+from corpus.coco.images import FilePlacer, file_name, image_select, image_size
+from corpus.coco.writer import JsonObjectWriter, encode
+from corpus.store.db import session_scope
+from corpus.store.models import Annotation, Image
+
+COLOR_MULT = 0x9E3779  # odd, so invertible modulo 2**24
+COLOR_MOD = 1 << 24
+COLOR_INV = pow(COLOR_MULT, -1, COLOR_MOD)
+
+
+def id_color(annotation_id: int) -> str:
+    return f"#{(annotation_id * COLOR_MULT) % COLOR_MOD:06x}"
+
+
+def color_residue(color: Any) -> int | None:
+    """``annotation id mod 2**24`` from a colour written by :func:`id_color`, or None."""
+    if not isinstance(color, str) or len(color) != 7 or not color.startswith("#"):
+        return None
+    try:
+        value = int(color[1:], 16)
+    except ValueError:
+        return None
+    return (value * COLOR_INV) % COLOR_MOD
+
+
+def category_color(synset: str) -> str:
+    return f"#{zlib.crc32(synset.encode()) & 0xFFFFFF:06x}"
+
+
+@dataclass
+class AnnotatorExportOptions:
+    domain: str | None = None
+    statuses: tuple[str, ...] = ("pending",)  # images with at least one such annotation go out
+    chunk_images: int = 250
+    files: str = "copy"
+    open_proposals: bool = True  # create pending annotations for proposals that have none
+    min_score: float = 0.0
+
+
+@dataclass
+class AnnotatorExportSummary:
+    out_dir: Path
+    domain: str
+    parts: list[Path] = field(default_factory=list)
+    categories_file: Path | None = None
+    images: int = 0
+    annotations: int = 0
+    opened: int = 0  # pending annotations created from proposals
+    box_only: int = 0
+    converted: int = 0
+    missing_files: int = 0
+    exported_at: str = ""
+
+
+def _polygons(ann: Any, width: int, height: int) -> tuple[list[list[float]], str]:
+    seg = ann.segmentation
+    box = (ann.bbox_x, ann.bbox_y, ann.bbox_w, ann.bbox_h)
+    if masks.is_polygons(seg):
+        return seg, ""
+    if masks.is_rle(seg):
+        polys = masks.to_polygons(seg, height, width)
+        if polys:
+            return polys, "converted"
+    return masks.box_polygon(*box), "box"
+
+
+def exported_polygons(ann: Any, width: int, height: int) -> list[list[float]]:
+    """The polygons this annotation was (or would be) sent to COCO Annotator as."""
+    return _polygons(ann, width, height)[0]
+
+
+def export_coco_annotator(
+    engine: Engine,
+    out_dir: Path,
+    data_dir: Path,
+    opts: AnnotatorExportOptions | None = None,
+    progress: Callable[[str, int], None] | None = None,
+) -> AnnotatorExportSummary:
+    """Write ``OUT/images/*`` and ``OUT/annotations/part-NNNN.json`` for COCO Annotator."""
+    from corpus.review import open_proposals
+
+    opts = opts or AnnotatorExportOptions()
+    if opts.chunk_images < 1:
+        raise ValueError("chunk_images must be at least 1")
+    out_dir = Path(out_dir)
+    placer = FilePlacer(Path(data_dir), opts.files)
+
+    if opts.open_proposals:
+        with session_scope(engine) as session:
+            dom = resolve_domain(session, opts.domain)
+            opened = open_proposals(session, dom, min_score=opts.min_score)
+    else:
+        opened = 0
+
+    with Session(engine) as session:
+        dom = resolve_domain(session, opts.domain)
+        cats = domain_categories(session, dom)
+        names = annotator_names(cats)
+        cat_id = {c.class_id: c.id for c in cats}
+        summary = AnnotatorExportSummary(out_dir=out_dir, domain=dom.name, opened=opened,
+                                         exported_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
+        categories = [{"id": c.id, "name": names[c.class_id], "supercategory": c.supercategory,
+                       "color": category_color(c.synset), "metadata": {}, "keypoints": [], "skeleton": []}
+                      for c in cats]
+        (out_dir / "annotations").mkdir(parents=True, exist_ok=True)
+        cw = JsonObjectWriter(out_dir / "annotations" / "categories.json")
+        cw.member("images", [])
+        cw.member("annotations", [])
+        cw.member("categories", categories)
+        summary.categories_file = cw.close()
+
+        domain_classes = list(cat_id)
+        wanted = select(Annotation.image_id).where(Annotation.status.in_(opts.statuses),
+                                                   Annotation.class_id.in_(domain_classes))
+        q = image_select().where(Image.id.in_(wanted)).order_by(Image.id)
+        chunk: list[tuple[Any, str, tuple[int, int]]] = []
+        part = 0
+
+        def flush_chunk() -> None:
+            nonlocal part
+            if not chunk:
+                return
+            part += 1
+            w = JsonObjectWriter(out_dir / "annotations" / f"part-{part:04d}.json")
+            try:
+                w.member("categories", categories)
+                w.begin_array("images")
+                for row, name, (width, height) in chunk:
+                    w.item({"id": row.id, "file_name": name, "width": width, "height": height})
+                w.end_array()
+                w.begin_array("annotations")
+                sizes = {row.id: size for row, _, size in chunk}
+                anns = session.scalars(
+                    select(Annotation).where(Annotation.image_id.in_(list(sizes)), Annotation.status != "rejected",
+                                             Annotation.class_id.in_(domain_classes))
+                    .order_by(Annotation.image_id, Annotation.id)
+                )
+                for ann in anns:
+                    width, height = sizes[ann.image_id]
+                    polys, note = _polygons(ann, width, height)
+                    summary.box_only += note == "box"
+                    summary.converted += note == "converted"
+                    box = masks.bbox(polys, height, width) if note else [ann.bbox_x, ann.bbox_y, ann.bbox_w, ann.bbox_h]
+                    area = ann.area if ann.area and not note else masks.area(polys, height, width)
+                    w.item({
+                        "id": ann.id,
+                        "image_id": ann.image_id,
+                        "category_id": cat_id[ann.class_id],
+                        "segmentation": polys,
+                        "bbox": [float(v) for v in box],
+                        "area": int(round(area)),
+                        "iscrowd": False,
+                        "isbbox": False,
+                        "color": id_color(ann.id),
+                        "metadata": {"corpus_id": ann.id, "corpus_version": ann.version, "status": ann.status},
+                    })
+                    summary.annotations += 1
+                w.end_array()
+                summary.parts.append(w.close())
+            except BaseException:
+                w.abort()
+                raise
+            session.expunge_all()
+            chunk.clear()
+
+        for row in session.execute(q.execution_options(yield_per=1000)):
+            src = placer.source_path(row.local_path)
+            size = image_size(row, src)
+            if (src is None and opts.files != "none") or size is None:
+                summary.missing_files += 1
+                continue
+            name = file_name(row.id, row.sha1, row.local_path, row.mime)
+            if src is not None:
+                placer.place(src, out_dir / "images" / name)
+            chunk.append((row, name, size))
+            summary.images += 1
+            if progress:
+                progress("images", 1)
+            if len(chunk) >= opts.chunk_images:
+                flush_chunk()
+        flush_chunk()
+    return summary
+
+
+__all__ = ["AnnotatorExportOptions", "AnnotatorExportSummary", "export_coco_annotator", "id_color", "color_residue",
+           "exported_polygons", "encode"]

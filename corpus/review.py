@@ -1,0 +1,310 @@
+"""Review decisions on annotations: accept, reject, relabel, edit, add (and reopen).
+
+Every decision is one UPDATE of the annotation, guarded by its ``version`` column (SQLAlchemy's
+version counter: the UPDATE names the version it read, so a concurrent writer makes it fail
+instead of being overwritten), plus one append-only :class:`ReviewEvent` saying who did what,
+from where, with the state before and after. Callers may also pass the version they showed the
+reviewer (``expected_version``): if the annotation moved on since, the decision is refused.
+
+The functions flush but never commit: the caller owns the transaction (one per CLI command, one
+per import).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import os
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from corpus.coco import masks
+from corpus.store.models import Annotation, Domain, Image, OntologyClass, Proposal, ReviewEvent, utcnow
+
+
+class ReviewError(ValueError):
+    """A decision that cannot be made (unknown annotation or class, bad geometry)."""
+
+
+class ReviewConflict(ReviewError):
+    """The annotation changed since the reviewer saw it."""
+
+
+def default_reviewer() -> str:
+    return os.environ.get("CORPUS_REVIEWER") or getpass.getuser()
+
+
+def as_utc(t: dt.datetime | None) -> dt.datetime | None:
+    """SQLite hands back naive datetimes; everything we store is UTC."""
+    if t is None:
+        return None
+    return t if t.tzinfo is not None else t.replace(tzinfo=dt.timezone.utc)
+
+
+def snapshot(ann: Annotation) -> dict[str, Any]:
+    """The reviewable state of an annotation, as stored in review events."""
+    return {
+        "status": ann.status,
+        "class_id": ann.class_id,
+        "bbox": [ann.bbox_x, ann.bbox_y, ann.bbox_w, ann.bbox_h],
+        "area": ann.area,
+        "segmentation": ann.segmentation,
+        "version": ann.version,
+    }
+
+
+def get_annotation(session: Session, annotation_id: int) -> Annotation:
+    ann = session.get(Annotation, annotation_id)
+    if ann is None:
+        raise ReviewError(f"annotation {annotation_id} does not exist")
+    return ann
+
+
+def _check_version(ann: Annotation, expected_version: int | None) -> None:
+    if expected_version is not None and ann.version != expected_version:
+        raise ReviewConflict(
+            f"annotation {ann.id} is at version {ann.version}, not {expected_version}: "
+            f"someone reviewed it meanwhile (last by {ann.reviewed_by or 'unknown'}); look again and retry"
+        )
+
+
+def _decide(
+    session: Session,
+    ann: Annotation,
+    action: str,
+    who: str,
+    *,
+    status: str,
+    changes: dict[str, Any] | None = None,
+    expected_version: int | None = None,
+    origin: str = "cli",
+    note: str = "",
+    at: dt.datetime | None = None,
+) -> ReviewEvent:
+    _check_version(ann, expected_version)
+    before = snapshot(ann)
+    for key, value in (changes or {}).items():
+        setattr(ann, key, value)
+    ann.status = status
+    ann.reviewed_by = who
+    ann.reviewed_at = at or utcnow()
+    try:
+        session.flush()
+    except StaleDataError:
+        raise ReviewConflict(f"annotation {ann.id} was changed by another writer meanwhile; retry") from None
+    # ``at`` is when the decision was made (for an import: when the file was exported); the
+    # event's own time is when it was recorded.
+    event = ReviewEvent(annotation_id=ann.id, who=who, action=action, before=before, after=snapshot(ann),
+                        origin=origin, note=note)
+    session.add(event)
+    session.flush()
+    return event
+
+
+def resolve_class(session: Session, ref: str | int, domain_id: int) -> OntologyClass:
+    """A class of the domain by id, synset (``tennis_player.n.01``), category id or English name."""
+    q = select(OntologyClass).where(OntologyClass.domain_id == domain_id)
+    s = str(ref).strip()
+    cands: Sequence[OntologyClass] = []
+    if s.isdigit():
+        cands = session.scalars(q.where(OntologyClass.category_id == int(s))).all() or \
+            session.scalars(q.where(OntologyClass.id == int(s))).all()
+    if not cands:
+        cands = session.scalars(q.where(OntologyClass.synset == s)).all()
+    if not cands:
+        cands = session.scalars(q.where(func.lower(OntologyClass.name) == s.lower())).all()
+    if len(cands) == 1:
+        return cands[0]
+    if len(cands) > 1:
+        raise ReviewError(f"class {s!r} is ambiguous: " + ", ".join(c.synset for c in cands) + "; give the synset")
+    raise ReviewError(f"no class {s!r} in this domain (give a category id, synset or English name)")
+
+
+def _domain_of(session: Session, ann: Annotation) -> int:
+    return session.scalar(select(OntologyClass.domain_id).where(OntologyClass.id == ann.class_id))
+
+
+def accept(session: Session, annotation_id: int, who: str, **kw: Any) -> ReviewEvent:
+    """Keep the annotation as it is."""
+    return _decide(session, get_annotation(session, annotation_id), "accept", who, status="accepted", **kw)
+
+
+def reject(session: Session, annotation_id: int, who: str, *, action: str = "reject", **kw: Any) -> ReviewEvent:
+    """Drop the annotation (it stays in the store, marked rejected, with its history)."""
+    return _decide(session, get_annotation(session, annotation_id), action, who, status="rejected", **kw)
+
+
+def reopen(session: Session, annotation_id: int, who: str, **kw: Any) -> ReviewEvent:
+    """Put the annotation back to pending."""
+    return _decide(session, get_annotation(session, annotation_id), "reopen", who, status="pending", **kw)
+
+
+def relabel(session: Session, annotation_id: int, class_ref: str | int, who: str, **kw: Any) -> ReviewEvent:
+    """Give the annotation another class of its domain; the shape stays."""
+    ann = get_annotation(session, annotation_id)
+    cls = resolve_class(session, class_ref, _domain_of(session, ann))
+    return _decide(session, ann, "relabel", who, status="edited", changes={"class_id": cls.id}, **kw)
+
+
+def _image_size(session: Session, image_id: int) -> tuple[int, int]:
+    row = session.execute(select(Image.width, Image.height).where(Image.id == image_id)).first()
+    if row is None:
+        raise ReviewError(f"image {image_id} does not exist")
+    return int(row.width or 0), int(row.height or 0)
+
+
+def geometry(
+    segmentation: Any | None, bbox: Sequence[float] | None, width: int, height: int
+) -> dict[str, Any]:
+    """Columns for a shape given as a segmentation and/or a box; box and area follow the mask."""
+    if segmentation is not None and not (masks.is_polygons(segmentation) or masks.is_rle(segmentation)):
+        raise ReviewError("segmentation must be COCO polygons [[x1, y1, x2, y2, x3, y3, ...], ...] or an RLE")
+    if segmentation is None and bbox is None:
+        raise ReviewError("give a box or a segmentation")
+    if bbox is not None:
+        if len(bbox) != 4 or any(not isinstance(v, (int, float)) for v in bbox) or bbox[2] <= 0 or bbox[3] <= 0:
+            raise ReviewError(f"box must be x,y,w,h with w, h > 0, not {list(bbox)}")
+    if segmentation is not None and (not width or not height) and masks.is_polygons(segmentation):
+        xs = [v for p in segmentation for v in p[0::2]]
+        ys = [v for p in segmentation for v in p[1::2]]
+        width, height = int(max(xs)) + 1, int(max(ys)) + 1
+    if segmentation is not None:
+        box = list(bbox) if bbox is not None else masks.bbox(segmentation, height, width)
+        area_ = masks.area(segmentation, height, width)
+    else:
+        box = list(bbox)
+        area_ = float(box[2] * box[3])
+    return {"segmentation": segmentation, "bbox_x": float(box[0]), "bbox_y": float(box[1]),
+            "bbox_w": float(box[2]), "bbox_h": float(box[3]), "area": float(area_)}
+
+
+def edit(
+    session: Session,
+    annotation_id: int,
+    who: str,
+    *,
+    segmentation: Any | None = None,
+    bbox: Sequence[float] | None = None,
+    class_ref: str | int | None = None,
+    **kw: Any,
+) -> ReviewEvent:
+    """Change the shape (and optionally the class) of an annotation."""
+    ann = get_annotation(session, annotation_id)
+    changes: dict[str, Any] = {}
+    if segmentation is not None or bbox is not None:
+        w, h = _image_size(session, ann.image_id)
+        changes.update(geometry(segmentation, bbox, w, h))
+    if class_ref is not None:
+        changes["class_id"] = resolve_class(session, class_ref, _domain_of(session, ann)).id
+    if not changes:
+        raise ReviewError("nothing to edit: give a new shape or class")
+    return _decide(session, ann, "edit", who, status="edited", changes=changes, **kw)
+
+
+def add(
+    session: Session,
+    image_id: int,
+    class_id: int,
+    who: str,
+    *,
+    segmentation: Any | None = None,
+    bbox: Sequence[float] | None = None,
+    origin: str = "cli",
+    note: str = "",
+    external_id: str | None = None,
+    at: dt.datetime | None = None,
+) -> tuple[Annotation, ReviewEvent]:
+    """An instance the detectors missed, drawn by a reviewer: stored as accepted."""
+    w, h = _image_size(session, image_id)
+    if session.get(OntologyClass, class_id) is None:
+        raise ReviewError(f"class {class_id} does not exist")
+    ann = Annotation(image_id=image_id, class_id=class_id, origin="import" if origin.startswith("coco-annotator") else "manual",
+                     status="accepted", reviewed_by=who, reviewed_at=at or utcnow(), external_id=external_id,
+                     **geometry(segmentation, bbox, w, h))
+    session.add(ann)
+    session.flush()
+    event = ReviewEvent(annotation_id=ann.id, who=who, action="add", before=None, after=snapshot(ann),
+                        origin=origin, note=note)
+    session.add(event)
+    session.flush()
+    return ann, event
+
+
+def open_proposals(
+    session: Session,
+    domain: Domain,
+    *,
+    model_name: str | None = None,
+    min_score: float = 0.0,
+    who: str = "system",
+) -> int:
+    """Turn proposals of the domain that have no annotation yet into pending annotations (one
+    ``create`` event each), so reviewers can decide on them. Returns how many were created."""
+    have = select(Annotation.proposal_id).where(Annotation.proposal_id.is_not(None))
+    q = (select(Proposal).join(OntologyClass, OntologyClass.id == Proposal.class_id)
+         .where(OntologyClass.domain_id == domain.id, Proposal.score >= min_score, Proposal.id.not_in(have))
+         .order_by(Proposal.id))
+    if model_name:
+        q = q.where(Proposal.model_name == model_name)
+    n = 0
+    for p in session.scalars(q):
+        seg = p.mask_rle if masks.is_rle(p.mask_rle) else None
+        ann = Annotation(image_id=p.image_id, class_id=p.class_id, bbox_x=p.bbox_x, bbox_y=p.bbox_y,
+                         bbox_w=p.bbox_w, bbox_h=p.bbox_h, segmentation=seg,
+                         area=p.area if p.area is not None else p.bbox_w * p.bbox_h,
+                         origin="proposal", proposal_id=p.id, status="pending")
+        session.add(ann)
+        session.flush()
+        session.add(ReviewEvent(annotation_id=ann.id, who=who, action="create", before=None, after=snapshot(ann),
+                                origin=f"proposal:{p.model_name}"))
+        n += 1
+    session.flush()
+    return n
+
+
+@dataclass(frozen=True)
+class AnnotationRow:
+    id: int
+    image_id: int
+    file: str
+    class_name: str
+    synset: str
+    status: str
+    origin: str
+    score: float | None
+    bbox: tuple[float, float, float, float]
+    version: int
+    reviewed_by: str | None
+
+
+def list_annotations(
+    session: Session,
+    domain: Domain | None = None,
+    *,
+    statuses: Sequence[str] = ("pending",),
+    image_id: int | None = None,
+    class_ref: str | None = None,
+    limit: int = 50,
+) -> list[AnnotationRow]:
+    """Annotations to look at, lowest proposal score first (the doubtful ones)."""
+    q = (select(Annotation, OntologyClass.name, OntologyClass.synset, Proposal.score, Image.local_path)
+         .join(OntologyClass, OntologyClass.id == Annotation.class_id)
+         .join(Image, Image.id == Annotation.image_id)
+         .outerjoin(Proposal, Proposal.id == Annotation.proposal_id)
+         .where(Annotation.status.in_(list(statuses))))
+    if domain is not None:
+        q = q.where(OntologyClass.domain_id == domain.id)
+        if class_ref is not None:
+            q = q.where(Annotation.class_id == resolve_class(session, class_ref, domain.id).id)
+    if image_id is not None:
+        q = q.where(Annotation.image_id == image_id)
+    q = q.order_by(Proposal.score.is_(None), Proposal.score, Annotation.id).limit(limit)
+    out = []
+    for ann, name, synset, score, path in session.execute(q):
+        out.append(AnnotationRow(ann.id, ann.image_id, path or "", name, synset, ann.status, ann.origin, score,
+                                 (ann.bbox_x, ann.bbox_y, ann.bbox_w, ann.bbox_h), ann.version, ann.reviewed_by))
+    return out
