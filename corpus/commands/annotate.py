@@ -1,13 +1,95 @@
-"""`corpus annotate`: placeholder until its issue lands."""
+"""`corpus annotate`: detector proposals for a domain's stored images."""
 
 from __future__ import annotations
 
+from typing import Optional
+
 import typer
 
-from corpus.commands.common import fail
+from corpus.commands.common import console, fail, state
+
+HELP = """Run a segmentation model over a domain's stored images and store its proposals.
+
+Each instance becomes a proposal (mask as COCO RLE, box, score, detector label), mapped onto the domain's ontology (a person in an image harvested for tennis players becomes a tennis player; a tennis racket goes to the racket attribute class). Images nobody has annotated yet also get pending annotations to review. Images this model (same weights) already saw are skipped, so a rerun continues where the last one stopped; a new model only adds proposals.
+
+--model takes: yolo11n-seg.pt (default; ultralytics downloads it where there is internet), a path to a -seg .pt, an ONNX export (YOLOv5/v7/v8/11-seg or YOLACT: onnx:/path/model.onnx), torchvision\\[:/path/weights.pth] (Mask R-CNN v2), detectron2\\[:CONFIG\\[@WEIGHTS]] (MIC21's X101).
+
+Example: corpus annotate --domain sport --model onnx:models/yolov5s-seg.onnx --score-threshold 0.5
+"""
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("annotate", help="Not available yet in this version.", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
-    def _stub(ctx: typer.Context) -> None:
-        raise fail("`corpus annotate` is not implemented yet in this version.")
+    @app.command("annotate", help=HELP)
+    def annotate_cmd(
+        domain: str = typer.Option(..., "--domain", "-d", help="Domain whose images to annotate, e.g. sport."),
+        model: str = typer.Option("yolo11n-seg.pt", "--model", "-m", help="Model to run (see above)."),
+        score_threshold: Optional[float] = typer.Option(
+            None, "--score-threshold", min=0.0, max=1.0,
+            help="Keep instances scoring at least this (default per model: YOLO 0.25, YOLACT 0.3, "
+            "torchvision 0.5, detectron2 0.9 as in MIC21)."),
+        iou_threshold: Optional[float] = typer.Option(None, "--iou-threshold", min=0.0, max=1.0,
+                                                      help="NMS IoU for YOLO/YOLACT models (default per model)."),
+        batch_size: int = typer.Option(8, "--batch-size", min=1, help="Images per model call and per transaction."),
+        device: str = typer.Option("cpu", "--device", help="cpu, cuda, cuda:0, mps (what the backend supports)."),
+        limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Annotate at most this many new images."),
+        unmapped: str = typer.Option(
+            "keep", "--unmapped",
+            help="Detections that fit no harvest or attribute class: 'keep' them under their most specific "
+            "ontology parent (or unclassified), or 'drop' them."),
+    ) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        from annotators.base import AnnotatorError
+        from annotators.registry import load_annotator
+        from corpus.annotate import AnnotateOptions, UnknownDomain, annotate_domain
+
+        if unmapped not in ("keep", "drop"):
+            raise fail(f"--unmapped must be 'keep' or 'drop', not {unmapped!r}")
+        try:
+            annotator = load_annotator(model, score_threshold=score_threshold, iou_threshold=iou_threshold,
+                                       device=device)
+        except AnnotatorError as exc:
+            raise fail(str(exc))
+        options = AnnotateOptions(batch_size=batch_size, limit=limit, unmapped=unmapped)  # type: ignore[arg-type]
+        with Progress(TextColumn("[bold]annotate[/] {task.description}"), BarColumn(), MofNCompleteColumn(),
+                      TimeRemainingColumn(), console=console, transient=False) as bar:
+            task = bar.add_task(f"{domain} with {annotator.name}", total=None)
+
+            def progress(done: int, total: int) -> None:
+                bar.update(task, completed=done, total=total)
+
+            try:
+                summary = annotate_domain(state.engine(), annotator, domain, state.settings.data_dir, options, progress)
+            except UnknownDomain as exc:
+                raise fail(str(exc))
+        render_summary(summary)
+        if summary.failed and not summary.annotated:
+            raise typer.Exit(1)
+
+
+def render_summary(summary) -> None:
+    from rich.table import Table
+
+    t = Table(title=f"{summary.domain}: {summary.model_name} ({summary.model_version})", show_header=False)
+    t.add_column("", style="bold")
+    t.add_column("", justify="right")
+    t.add_row("images annotated", str(summary.annotated))
+    t.add_row("skipped (done before)", str(summary.already_done))
+    t.add_row("failed", str(len(summary.failed)))
+    t.add_row("proposals", str(summary.proposals))
+    t.add_row("  unclassified", str(summary.unclassified))
+    t.add_row("dropped (--unmapped drop)", str(summary.dropped))
+    t.add_row("annotations to review", str(summary.annotations))
+    t.add_row("images/s", f"{summary.images_per_second:.2f}")
+    console.print(t)
+    if summary.per_class:
+        c = Table(title="proposals per class")
+        c.add_column("class")
+        c.add_column("proposals", justify="right")
+        for name, n in summary.per_class.most_common():
+            c.add_row(name, str(n))
+        console.print(c)
+    for image_id, reason in summary.failed[:10]:
+        console.print(f"[yellow]image {image_id}:[/] {reason}")
+    if len(summary.failed) > 10:
+        console.print(f"[yellow]... and {len(summary.failed) - 10} more failures[/]")

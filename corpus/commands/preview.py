@@ -1,13 +1,53 @@
-"""`corpus preview`: placeholder until its issue lands."""
+"""`corpus preview`: proposals drawn over their images, for people to look at."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Optional
+
 import typer
 
-from corpus.commands.common import fail
+from corpus.commands.common import console, fail, state
+
+HELP = """Draw a domain's proposals over their images into OUT.
+
+Writes OUT/images/<image id>.png (every proposal's mask, box, class, detector label and score) and OUT/classes/<class>.png (a contact sheet per class, best scores first), so you can judge a model before reviewing its proposals.
+
+Example: corpus preview --domain sport --min-score 0.5 previews/
+"""
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("preview", help="Not available yet in this version.", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
-    def _stub(ctx: typer.Context) -> None:
-        raise fail("`corpus preview` is not implemented yet in this version.")
+    @app.command("preview", help=HELP)
+    def preview_cmd(
+        out: Path = typer.Argument(..., help="Folder to write the PNG files into (created if missing)."),
+        domain: str = typer.Option(..., "--domain", "-d", help="Domain whose proposals to draw, e.g. sport."),
+        model: Optional[str] = typer.Option(None, "--model", help="Only this model's proposals (its stored name, "
+                                            "e.g. onnx-yolo-v5:yolov5s-seg); default: all."),
+        min_score: float = typer.Option(0.0, "--min-score", min=0.0, max=1.0, help="Hide proposals below this score."),
+        limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Draw at most this many images."),
+        per_class: int = typer.Option(48, "--per-class", min=1, help="Tiles per class contact sheet (best first)."),
+    ) -> None:
+        from rich.progress import Progress
+        from rich.table import Table
+
+        from corpus.preview import write_previews
+
+        with Progress(console=console) as bar:
+            task = bar.add_task("preview", total=None)
+            try:
+                summary = write_previews(
+                    state.engine(), domain, out, state.settings.data_dir, model=model, min_score=min_score,
+                    limit=limit, per_class=per_class, progress=lambda d, t: bar.update(task, completed=d, total=t),
+                )
+            except LookupError as exc:
+                raise fail(str(exc))
+        t = Table(title=f"previews in {out}")
+        t.add_column("class")
+        t.add_column("tiles", justify="right")
+        for name, n in sorted(summary.sheets.items()):
+            t.add_row(name, str(n))
+        console.print(t)
+        console.print(f"{summary.images} images, {summary.proposals} proposals drawn")
+        for image_id, reason in summary.missing[:10]:
+            console.print(f"[yellow]image {image_id}:[/] {reason}")

@@ -1,0 +1,318 @@
+"""Pre-annotation, store side: run an annotator over a domain's stored images, keep proposals.
+
+For every image of the domain (status ``stored``, a file under ``data_dir``) that this model
+(name + weights hash) has not seen yet, in batches:
+
+decode -> ``annotator.annotate`` -> map each instance onto the ontology (``annotators.mapping``)
+-> write ``Proposal`` rows (mask as COCO RLE), one ``AnnotatedImage`` row (also for 0 proposals,
+so a rerun skips it) and, for images nobody has annotated yet, pending ``Annotation`` rows
+(``origin="proposal"``) with a ``create`` review event. Images that already have annotations get
+proposals only: a second model never touches reviewed work.
+
+Each batch is one transaction: an interrupted run loses at most the batch in flight, and a rerun
+continues where it stopped. Files that cannot be read are reported and retried next run.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from annotators.base import Annotator, Instance, load_rgb
+from annotators.mapping import ClassInfo, LabelMapper, Policy, wordnet_closure
+from corpus.store.db import session_scope
+from corpus.store.models import (
+    AnnotatedImage,
+    Annotation,
+    ClassRelation,
+    Domain,
+    HarvestQuery,
+    Image,
+    ImageHit,
+    OntologyClass,
+    Proposal,
+    ReviewEvent,
+)
+
+__all__ = [
+    "AnnotateOptions",
+    "AnnotateSummary",
+    "ImageJob",
+    "UnknownDomain",
+    "annotate_domain",
+    "domain_class_infos",
+    "select_images",
+    "UNCLASSIFIED",
+]
+
+UNCLASSIFIED = "(unclassified)"
+WHO = "corpus annotate"
+
+
+class UnknownDomain(LookupError):
+    pass
+
+
+@dataclass(frozen=True)
+class AnnotateOptions:
+    batch_size: int = 8
+    limit: int | None = None
+    unmapped: Policy = "keep"
+    # Annotations for images that have none yet (off: proposals only).
+    create_annotations: bool = True
+
+
+@dataclass(frozen=True)
+class ImageJob:
+    image_id: int
+    path: Path
+    harvest_synsets: frozenset[str]
+
+
+@dataclass
+class AnnotateSummary:
+    domain: str
+    model_name: str
+    model_version: str
+    to_do: int = 0
+    already_done: int = 0
+    annotated: int = 0
+    proposals: int = 0
+    unclassified: int = 0
+    dropped: int = 0
+    annotations: int = 0
+    failed: list[tuple[int, str]] = field(default_factory=list)
+    per_class: Counter = field(default_factory=Counter)
+    per_rule: Counter = field(default_factory=Counter)
+    stage_seconds: dict[str, float] = field(default_factory=lambda: {"decode": 0.0, "model": 0.0, "map": 0.0, "store": 0.0})
+    seconds: float = 0.0
+
+    @property
+    def images_per_second(self) -> float:
+        return self.annotated / self.seconds if self.seconds else 0.0
+
+
+def _domain(session: Session, name: str) -> Domain:
+    dom = session.scalar(select(Domain).where(Domain.name == name))
+    if dom is None:
+        known = ", ".join(session.scalars(select(Domain.name).order_by(Domain.name))) or "none"
+        raise UnknownDomain(f"domain {name!r} is not in the store (known: {known}); load its ontology first "
+                            "(`corpus ontology load`)")
+    return dom
+
+
+def _closures(domain: str, synsets: Sequence[str]) -> dict[str, frozenset[str]]:
+    """Hypernym closures from the built ontology data, else from WordNet, else empty."""
+    out: dict[str, frozenset[str]] = {}
+    try:
+        from ontology import load_domain
+
+        onto = load_domain(domain)
+        for c in onto.classes:
+            out[c.synset] = frozenset(c.hypernym_closure)
+    except (ImportError, LookupError, ValueError):
+        pass
+    for s in synsets:
+        if s not in out:
+            try:
+                out[s] = wordnet_closure(s)
+            except (LookupError, ValueError):  # no WordNet here, or a synset it does not know
+                out[s] = frozenset()
+    return out
+
+
+def domain_class_infos(session: Session, domain: Domain) -> tuple[list[ClassInfo], dict[str, OntologyClass]]:
+    """The domain's classes as mapping input, and its store rows by synset."""
+    rows = list(session.scalars(select(OntologyClass).where(OntologyClass.domain_id == domain.id)))
+    by_id = {r.id: r for r in rows}
+    attr_of: dict[int, set[str]] = {}
+    for rel in session.scalars(select(ClassRelation).where(ClassRelation.relation == "attribute_of",
+                                                         ClassRelation.class_id.in_(list(by_id)))):
+        if rel.related_id in by_id:
+            attr_of.setdefault(rel.class_id, set()).add(by_id[rel.related_id].synset)
+    closures = _closures(domain.name, [r.synset for r in rows])
+    infos = [ClassInfo(r.synset, r.kind, closures.get(r.synset, frozenset()), frozenset(attr_of.get(r.id, ())), r.name)
+             for r in rows]
+    return infos, {r.synset: r for r in rows}
+
+
+def select_images(
+    session: Session, domain: Domain, model_name: str, model_version: str, data_dir: Path, limit: int | None = None,
+) -> tuple[list[ImageJob], int]:
+    """Images of ``domain`` this model has not annotated yet, oldest first; and how many it has."""
+    hits = (
+        select(ImageHit.image_id, OntologyClass.synset)
+        .join(HarvestQuery, HarvestQuery.id == ImageHit.query_id)
+        .join(OntologyClass, OntologyClass.id == HarvestQuery.class_id)
+        .where(OntologyClass.domain_id == domain.id)
+    )
+    synsets: dict[int, set[str]] = {}
+    for image_id, synset in session.execute(hits):
+        synsets.setdefault(image_id, set()).add(synset)
+    done = set(session.scalars(select(AnnotatedImage.image_id).where(
+        AnnotatedImage.model_name == model_name, AnnotatedImage.model_version == model_version)))
+    q = (select(Image.id, Image.local_path)
+         .where(Image.status == "stored", Image.local_path.is_not(None), Image.id.in_(list(synsets)))
+         .order_by(Image.id))
+    jobs: list[ImageJob] = []
+    already = 0
+    root = Path(data_dir)
+    for image_id, local_path in session.execute(q):
+        if image_id in done:
+            already += 1
+            continue
+        if limit is not None and len(jobs) >= limit:
+            continue
+        jobs.append(ImageJob(image_id, root / local_path, frozenset(synsets[image_id])))
+    return jobs, already
+
+
+def _decode(job: ImageJob, data_dir: Path):
+    root = Path(data_dir).resolve()
+    path = job.path.resolve()
+    if root != path and root not in path.parents:
+        raise ValueError(f"{job.path} is outside the data folder {root}")
+    if not path.is_file():
+        raise FileNotFoundError(f"file {path} is missing (re-run `corpus harvest` to fetch it again)")
+    return load_rgb(path)
+
+
+def _proposal_row(inst: Instance, image_id: int, class_id: int | None, annotator: Annotator, rule: str) -> Proposal:
+    x, y, w, h = inst.box_xywh
+    rle = inst.rle()
+    return Proposal(
+        image_id=image_id, class_id=class_id, detector_label=inst.label[:64], model_name=annotator.name,
+        model_version=annotator.version, params={**annotator.params, "mapping": rule}, score=float(inst.score),
+        bbox_x=x, bbox_y=y, bbox_w=w, bbox_h=h, mask_rle=rle, area=inst.area,
+    )
+
+
+def annotate_domain(
+    engine: Engine,
+    annotator: Annotator,
+    domain: str,
+    data_dir: Path,
+    options: AnnotateOptions = AnnotateOptions(),
+    progress: Callable[[int, int], None] | None = None,
+    mapper: LabelMapper | None = None,
+) -> AnnotateSummary:
+    """Annotate the domain's images not yet seen by ``annotator``; ``progress(done, total)`` per batch."""
+    t_start = time.perf_counter()
+    summary = AnnotateSummary(domain, annotator.name, annotator.version)
+    with session_scope(engine) as s:
+        dom = _domain(s, domain)
+        infos, rows = domain_class_infos(s, dom)
+        class_ids = {syn: r.id for syn, r in rows.items()}
+        class_names = {syn: r.name for syn, r in rows.items()}
+        jobs, summary.already_done = select_images(s, dom, annotator.name, annotator.version, data_dir, options.limit)
+    summary.to_do = len(jobs)
+    mapper = mapper or LabelMapper(infos, policy=options.unmapped)
+    params = {**annotator.params, "unmapped": options.unmapped}
+    stages = summary.stage_seconds
+    done = 0
+    if progress:
+        progress(0, len(jobs))
+    for start in range(0, len(jobs), max(1, options.batch_size)):
+        batch = jobs[start:start + options.batch_size]
+        t0 = time.perf_counter()
+        ok_jobs, images = [], []
+        for job in batch:
+            try:
+                images.append(_decode(job, data_dir))
+                ok_jobs.append(job)
+            except (OSError, ValueError) as exc:
+                summary.failed.append((job.image_id, str(exc)))
+        t1 = time.perf_counter()
+        results = annotator.annotate(images) if images else []
+        t2 = time.perf_counter()
+        mapped: list[list[tuple[Instance, str | None, str]]] = []
+        for job, instances in zip(ok_jobs, results):
+            kept = []
+            for inst in instances:
+                m = mapper(inst.label, job.harvest_synsets)
+                if m is None:
+                    summary.dropped += 1
+                    continue
+                kept.append((inst, m.synset, m.rule))
+            mapped.append(kept)
+        t3 = time.perf_counter()
+        try:
+            added = _store_batch(engine, annotator, ok_jobs, mapped, class_ids, params, options)
+        except IntegrityError:
+            # Another run stored some of these images meanwhile: its rows stand, ours are rolled back.
+            summary.failed.extend((j.image_id, "annotated concurrently by another run") for j in ok_jobs)
+            added = None
+        t4 = time.perf_counter()
+        if added is not None:
+            summary.annotated += len(ok_jobs)
+            summary.annotations += added
+            for kept in mapped:
+                for inst, synset, rule in kept:
+                    summary.proposals += 1
+                    summary.per_rule[rule] += 1
+                    if synset is None:
+                        summary.unclassified += 1
+                    summary.per_class[class_names.get(synset, UNCLASSIFIED) if synset else UNCLASSIFIED] += 1
+        stages["decode"] += t1 - t0
+        stages["model"] += t2 - t1
+        stages["map"] += t3 - t2
+        stages["store"] += t4 - t3
+        done += len(batch)
+        if progress:
+            progress(done, len(jobs))
+    summary.seconds = time.perf_counter() - t_start
+    return summary
+
+
+def _store_batch(
+    engine: Engine,
+    annotator: Annotator,
+    jobs: Sequence[ImageJob],
+    mapped: Sequence[Sequence[tuple[Instance, str | None, str]]],
+    class_ids: dict[str, int],
+    params: dict[str, Any],
+    options: AnnotateOptions,
+) -> int:
+    """One transaction for a batch; returns the number of annotations created."""
+    if not jobs:
+        return 0
+    created = 0
+    with session_scope(engine) as s:
+        ids = [j.image_id for j in jobs]
+        annotated = set(s.scalars(select(Annotation.image_id).where(Annotation.image_id.in_(ids)).distinct()))
+        new_annotations: list[tuple[Annotation, Proposal]] = []
+        for job, kept in zip(jobs, mapped):
+            s.add(AnnotatedImage(image_id=job.image_id, model_name=annotator.name, model_version=annotator.version,
+                                 params=params, n_proposals=len(kept)))
+            make_ann = options.create_annotations and job.image_id not in annotated
+            for inst, synset, rule in kept:
+                cid = class_ids.get(synset) if synset else None
+                prop = _proposal_row(inst, job.image_id, cid, annotator, rule)
+                s.add(prop)
+                if make_ann and cid is not None:
+                    ann = Annotation(
+                        image_id=job.image_id, class_id=cid, bbox_x=prop.bbox_x, bbox_y=prop.bbox_y,
+                        bbox_w=prop.bbox_w, bbox_h=prop.bbox_h, segmentation=prop.mask_rle,
+                        area=prop.area or 0.0, iscrowd=False, origin="proposal", status="pending",
+                    )
+                    new_annotations.append((ann, prop))
+        s.flush()  # proposal ids
+        for ann, prop in new_annotations:
+            ann.proposal_id = prop.id
+            s.add(ann)
+        s.flush()  # annotation ids
+        for ann, prop in new_annotations:
+            s.add(ReviewEvent(
+                annotation_id=ann.id, who=WHO, action="create", origin=f"model:{annotator.name}@{annotator.version}",
+                after={"status": "pending", "class_id": ann.class_id, "proposal_id": prop.id, "score": prop.score},
+            ))
+        created = len(new_annotations)
+    return created
