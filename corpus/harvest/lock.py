@@ -1,0 +1,50 @@
+"""One harvest per data folder at a time.
+
+The start-up clean-up deletes files without a committed row; a second harvest writing into the
+same folder would lose its just-written files to it, so harvests take an exclusive lock first.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+class HarvestLocked(RuntimeError):
+    pass
+
+
+class HarvestLock:
+    """An exclusive ``flock`` on ``data_dir/.harvest.lock``; the OS drops it if the process dies."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.path = Path(data_dir) / ".harvest.lock"
+        self._fd: int | None = None
+
+    def acquire(self) -> "HarvestLock":
+        import fcntl
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise HarvestLocked(
+                f"another harvest is running on {self.path.parent} (lock {self.path}); wait for it or stop it"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        self._fd = fd
+        return self
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def __enter__(self) -> "HarvestLock":
+        return self.acquire()
+
+    def __exit__(self, *exc) -> None:
+        self.release()
