@@ -410,6 +410,8 @@ class PoliteClient:
                     f"max_retry_after_s={self.settings.max_retry_after_s:.0f} s; try again later"
                 )
         log.warning("%s: %s on %s; retry %d in %.1f s", self.name, problem, shown, attempt + 1, wait)
+        if server_wait is not None:
+            self.limiter.hold_off(wait)  # the server's wait applies to every thread using this source
         self._sleep(wait)
 
     def close(self) -> None:

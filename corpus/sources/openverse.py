@@ -12,11 +12,12 @@ from typing import Any, Mapping
 
 import httpx
 
+from corpus.config import USER_AGENT
 from corpus.licenses import LicensePolicy, attribution_line, from_openverse
 from corpus.sources.base import Hit, Page, SourceError
 from corpus.sources.common import HttpSource, as_int
 
-__all__ = ["OpenverseSource", "license_type_for"]
+__all__ = ["OpenverseSource", "license_type_for", "request_token"]
 
 ANON_MAX_PAGE_SIZE = 20
 AUTH_MAX_PAGE_SIZE = 50
@@ -112,3 +113,27 @@ class OpenverseSource(HttpSource):
                 "mature": bool(r.get("mature")),
             },
         )
+
+
+def request_token(base_url: str, client_id: str, client_secret: str, *, user_agent: str = USER_AGENT,
+                  timeout_s: float = 30.0) -> tuple[str, int]:
+    """Exchange OAuth2 client credentials (from ``POST /v1/auth_tokens/register/``) for a bearer
+    token: returns ``(access_token, expires_in_s)``. Put the token in ``CORPUS_OPENVERSE_API_KEY``."""
+    url = base_url.rstrip("/") + "/auth_tokens/token/"
+    try:
+        response = httpx.post(
+            url,
+            data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": client_secret},
+            headers={"User-Agent": user_agent, "Accept": "application/json"},
+            timeout=timeout_s,
+        )
+    except httpx.TransportError as exc:
+        raise SourceError(f"openverse: token request to {url} failed: {type(exc).__name__}") from None
+    if response.status_code != 200:
+        text = response.text[:200].replace(client_secret, "***") if client_secret else response.text[:200]
+        raise SourceError(f"openverse: token request to {url} failed: HTTP {response.status_code}: {text!r}")
+    try:
+        body = response.json()
+        return str(body["access_token"]), int(body.get("expires_in", 0))
+    except (ValueError, KeyError, TypeError):
+        raise SourceError(f"openverse: token response from {url} is not the expected JSON") from None

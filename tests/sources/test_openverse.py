@@ -101,3 +101,16 @@ def test_token_never_in_errors(httpserver, make_settings, fake_time, caplog):
         src.search("tree", "en")
     assert API_KEY not in str(err.value) and "HTTP 401" in str(err.value)
     assert API_KEY not in repr(src) and all(API_KEY not in r.getMessage() for r in caplog.records if r.name != "werkzeug")
+
+
+def test_request_token(httpserver):
+    from corpus.sources.openverse import request_token
+
+    httpserver.expect_ordered_request("/v1/auth_tokens/token/", method="POST", data=(
+        "grant_type=client_credentials&client_id=my-id&client_secret=my-secret-123")).respond_with_json(load("openverse_token.json"))
+    httpserver.expect_ordered_request("/v1/auth_tokens/token/", method="POST").respond_with_data(
+        "bad client my-secret-123", status=401)
+    assert request_token(httpserver.url_for("/v1"), "my-id", "my-secret-123") == ("DLBYIcfnKfolaXKcmMC8RIDCavc2hW", 36000)
+    with pytest.raises(SourceError, match="HTTP 401") as err:
+        request_token(httpserver.url_for("/v1"), "my-id", "my-secret-123")
+    assert "my-secret-123" not in str(err.value)
