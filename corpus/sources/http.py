@@ -30,7 +30,6 @@ import os
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Literal, Mapping
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -162,12 +161,6 @@ class RateLimiter:
 
     def __exit__(self, *exc: object) -> None:
         self._sem.release()
-
-
-@dataclass
-class _Cached:
-    stored_at: float
-    body: Any
 
 
 class _JsonCache:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 
 import pytest
@@ -27,7 +28,7 @@ def _pages_handler(seen: list[dict]):
         body = load("pixabay_search_page1.json")
         for hit in body["hits"]:
             hit["id"] = hit["id"] * 10 + int(request.args["page"])
-        return Response(__import__("json").dumps(body), content_type="application/json")
+        return Response(json.dumps(body), content_type="application/json")
     return handler
 
 
