@@ -1,13 +1,63 @@
-"""`corpus evaluate`: placeholder until its issue lands."""
+"""`corpus evaluate`: proposals against reviewed truth (COCOeval), per model, with a plot."""
 
 from __future__ import annotations
 
-import typer
+from pathlib import Path
+from typing import List, Optional
 
-from corpus.commands.common import fail
+import typer
+from rich.table import Table
+
+from corpus.commands.common import console, fail, state
+
+
+def _f(v: Optional[float]) -> str:
+    return "-" if v is None else f"{v:.3f}"
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("evaluate", help="Not available yet in this version.", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
-    def _stub(ctx: typer.Context) -> None:
-        raise fail("`corpus evaluate` is not implemented yet in this version.")
+    @app.command("evaluate")
+    def evaluate_cmd(
+        domain: Optional[str] = typer.Option(None, "--domain", "-d", help="Domain (default: the only one)."),
+        model: Optional[List[str]] = typer.Option(None, "--model", help="Only these models (name or name@version); repeatable."),
+        plot: Path = typer.Option(Path("evaluation.png"), "--plot", help="Where to save the plot (PNG)."),
+        per_class: bool = typer.Option(True, "--per-class/--no-per-class", help="Also print AP per class."),
+    ) -> None:
+        """Measure each detector's proposals against what reviewers kept (accepted or edited
+        annotations on fully reviewed images) with pycocotools' COCOeval: AP, AP50, AP75, AR@100
+        for boxes and masks, class-aware and class-agnostic, AP per class, and the share of
+        proposals reviewers kept unchanged. Prints tables and saves a plot.
+
+        Example: corpus evaluate --domain sport --plot reports/sport.png
+        """
+        from corpus.coco.categories import UnknownDomain
+        from corpus.coco.evaluate import METRICS, evaluate, plot as make_plot
+
+        try:
+            results = evaluate(state.engine(), domain, models=model)
+        except UnknownDomain as exc:
+            raise fail(str(exc))
+        if not results:
+            raise fail("no proposals to evaluate in this domain: run `corpus annotate` and review first")
+        table = Table(title="Proposals against reviewed truth")
+        for col in ("model", "images", "truth", "proposals", "kind", *METRICS, "kept unchanged"):
+            table.add_column(col, justify="left" if col in ("model", "kind") else "right")
+        for r in results:
+            kept = r.kept_unchanged
+            for i, (kind, scores) in enumerate((("box", r.bbox), ("mask", r.segm), ("box, any class", r.bbox_agnostic),
+                                                ("mask, any class", r.segm_agnostic))):
+                first = i == 0
+                table.add_row(r.label if first else "", str(r.images) if first else "", str(r.truth) if first else "",
+                              str(r.proposals) if first else "", kind, *(_f(scores[m]) for m in METRICS),
+                              (("-" if kept is None else f"{kept:.1%}") if first else ""))
+        console.print(table)
+        if per_class:
+            for r in results:
+                t = Table(title=f"AP per class, {r.label}")
+                for col in ("class", "category id", "truth", "proposals", "box AP", "mask AP"):
+                    t.add_column(col, justify="left" if col == "class" else "right")
+                for c in r.per_class:
+                    t.add_row(c.name, str(c.category_id), str(c.gt), str(c.proposals), _f(c.ap_bbox), _f(c.ap_segm))
+                console.print(t)
+        path = make_plot(results, plot)
+        console.print(f"plot saved to {path}")

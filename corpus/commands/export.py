@@ -1,13 +1,150 @@
-"""`corpus export`: placeholder until its issue lands."""
+"""`corpus export coco|coco-annotator`: the training export and the review export."""
 
 from __future__ import annotations
 
-import typer
+from pathlib import Path
+from typing import Optional
 
-from corpus.commands.common import fail
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from corpus.commands.common import console, fail, state
+
+export_app = typer.Typer(
+    help="Write COCO files: `coco` for training (accepted instances, splits, licenses), "
+    "`coco-annotator` for review in COCO Annotator. See docs/export.md and docs/review.md.",
+    no_args_is_help=True,
+)
+
+
+def _progress() -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    console=console, transient=True)
+
+
+def _files_mode(link: bool, symlink: bool, no_images: bool) -> str:
+    if sum((link, symlink, no_images)) > 1:
+        raise fail("choose at most one of --link, --symlink and --no-images")
+    return "link" if link else "symlink" if symlink else "none" if no_images else "copy"
+
+
+@export_app.command("coco")
+def coco_cmd(
+    out: Path = typer.Argument(..., help="Export folder (created): annotations/instances[_SPLIT].json and images/."),
+    domain: Optional[str] = typer.Option(None, "--domain", "-d", help="Domain to export (default: the only one in the store)."),
+    status: str = typer.Option(
+        "accepted", "--status",
+        help="Review statuses to export, comma separated: accepted (= accepted as is or edited), edited, "
+        "pending, rejected, all.",
+    ),
+    split: Optional[str] = typer.Option(
+        None, "--split", help="Splits as NAME=FRACTION, summing to 1, e.g. train=0.8,val=0.1,test=0.1 "
+        "(default: one file). Images are assigned by a hash of their content and --seed: stable and disjoint."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the split assignment."),
+    segmentation: str = typer.Option("polygon", "--segmentation", help="Mask format: polygon or rle."),
+    license_policy: str = typer.Option(
+        "default", "--license-policy",
+        help="Only images whose license passes: default (commercial use and derivatives), research, "
+        "any-open, no-share-alike, public-domain, or tokens (see docs/export.md)."),
+    link: bool = typer.Option(False, "--link", help="Hard-link image files instead of copying (symlink across disks)."),
+    symlink: bool = typer.Option(False, "--symlink", help="Symbolically link image files instead of copying."),
+    no_images: bool = typer.Option(False, "--no-images", help="Write the JSON only, no image files."),
+) -> None:
+    """Export reviewed instances of a domain as COCO instances JSON for training.
+
+    One category per ontology class (stable id, English name, parent class as supercategory, plus
+    synset and names in every language); every image points to its own licenses entry (license
+    name and URL, author, attribution, source URL). The writer streams: memory stays flat.
+
+    Example: corpus export coco --domain sport --status accepted --split train=0.8,val=0.1,test=0.1 --seed 1 out/
+    """
+    from corpus.coco.categories import UnknownDomain
+    from corpus.coco.export import CocoExportOptions, count_rows, export_coco, parse_statuses
+    from corpus.coco.splits import parse_splits
+
+    try:
+        opts = CocoExportOptions(domain=domain, statuses=parse_statuses(status), splits=parse_splits(split), seed=seed,
+                                 segmentation=segmentation, files=_files_mode(link, symlink, no_images),
+                                 license_policy=license_policy)
+        if segmentation not in ("polygon", "rle"):
+            raise ValueError(f"--segmentation must be polygon or rle, not {segmentation!r}")
+        from corpus.licenses import LicensePolicy
+
+        LicensePolicy.parse(license_policy)
+        engine = state.engine()
+        n_img, n_ann = count_rows(engine, opts)
+        with _progress() as prog:
+            tasks = {"images": prog.add_task("images", total=n_img), "annotations": prog.add_task("annotations", total=n_ann)}
+            summary = export_coco(engine, out, state.settings.data_dir, opts,
+                                  progress=lambda stage, n: prog.advance(tasks[stage], n))
+    except (ValueError, UnknownDomain) as exc:
+        raise fail(str(exc))
+    table = Table(title=f"COCO export of {summary.domain} -> {out}")
+    for col in ("split", "file", "images", "annotations"):
+        table.add_column(col, justify="left" if col in ("split", "file") else "right")
+    for name, path in summary.files.items():
+        table.add_row(name, str(path), str(summary.images[name]), str(summary.annotations[name]))
+    console.print(table)
+    console.print(f"{summary.categories} categories; license policy: {summary.policy}")
+    for reason, n in sorted(summary.skipped_license.items()):
+        console.print(f"[yellow]left out[/] {n} image(s): {reason}")
+    if summary.missing_files:
+        console.print(f"[yellow]left out[/] {summary.missing_files} image(s) whose file is missing under {state.settings.data_dir}")
+    if summary.box_only:
+        console.print(f"{summary.box_only} annotation(s) without a mask were written with their box as polygon")
+    if summary.fallback_categories:
+        console.print(f"[yellow]note[/]: {len(summary.fallback_categories)} class(es) have no category_id in the store and "
+                      f"got a derived id (stable only while no clashing class appears): {', '.join(summary.fallback_categories)}")
+
+
+@export_app.command("coco-annotator")
+def coco_annotator_cmd(
+    out: Path = typer.Argument(..., help="Folder (created): images/ to copy into COCO Annotator's dataset folder, "
+                           "annotations/categories.json and annotations/part-NNNN.json to import there."),
+    domain: Optional[str] = typer.Option(None, "--domain", "-d", help="Domain (default: the only one in the store)."),
+    status: str = typer.Option("pending", "--status",
+                               help="Send images that have annotations with these statuses (comma separated); "
+                               "every not-rejected annotation of such an image goes with it."),
+    chunk: int = typer.Option(250, "--chunk", min=1, help="Images per part file (COCO Annotator stalls on big files)."),
+    open_proposals: bool = typer.Option(True, "--open-proposals/--no-open-proposals",
+                                        help="First turn proposals without an annotation into pending annotations."),
+    min_score: float = typer.Option(0.0, "--min-score", help="With --open-proposals: only proposals scoring at least this."),
+    link: bool = typer.Option(False, "--link", help="Hard-link image files instead of copying."),
+    symlink: bool = typer.Option(False, "--symlink", help="Symbolically link image files instead of copying."),
+    no_images: bool = typer.Option(False, "--no-images", help="Write the JSON only, no image files."),
+) -> None:
+    """Export images and their annotations for review in COCO Annotator (polygons only, unique
+    file names, box and area always set, split into parts). docs/review.md walks you through it.
+
+    Example: corpus export coco-annotator --domain sport review/
+    """
+    from corpus.coco.categories import UnknownDomain
+    from corpus.coco.coco_annotator import AnnotatorExportOptions, export_coco_annotator
+    from corpus.coco.export import parse_statuses
+
+    try:
+        opts = AnnotatorExportOptions(domain=domain, statuses=parse_statuses(status), chunk_images=chunk,
+                                      files=_files_mode(link, symlink, no_images), open_proposals=open_proposals,
+                                      min_score=min_score)
+        with _progress() as prog:
+            task = prog.add_task("images", total=None)
+            summary = export_coco_annotator(state.engine(), out, state.settings.data_dir, opts,
+                                            progress=lambda stage, n: prog.advance(task, n))
+    except (ValueError, UnknownDomain) as exc:
+        raise fail(str(exc))
+    table = Table(title=f"COCO Annotator export of {summary.domain} -> {out}")
+    table.add_column("what")
+    table.add_column("count", justify="right")
+    for what, n in (("images", summary.images), ("annotations", summary.annotations), ("part files", len(summary.parts)),
+                    ("pending annotations created from proposals", summary.opened),
+                    ("masks traced into polygons", summary.converted), ("sent as their box", summary.box_only),
+                    ("images left out (file missing)", summary.missing_files)):
+        table.add_row(what, str(n))
+    console.print(table)
+    console.print(f"Next: copy {out}/images/* into a COCO Annotator dataset folder, import "
+                  f"{out}/annotations/part-*.json there, review, export, then `corpus import coco-annotator FILE`.")
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("export", help="Not available yet in this version.", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
-    def _stub(ctx: typer.Context) -> None:
-        raise fail("`corpus export` is not implemented yet in this version.")
+    app.add_typer(export_app, name="export")

@@ -1,13 +1,68 @@
-"""`corpus import`: placeholder until its issue lands."""
+"""`corpus import coco-annotator FILE...`: reviewers' decisions back into the store."""
 
 from __future__ import annotations
 
-import typer
+import datetime as dt
+from pathlib import Path
+from typing import List, Optional
 
-from corpus.commands.common import fail
+import typer
+from rich.table import Table
+
+from corpus.commands.common import console, err_console, fail, state
+
+import_app = typer.Typer(help="Read review results back into the store (see docs/review.md).", no_args_is_help=True)
+
+
+@import_app.command("coco-annotator")
+def coco_annotator_cmd(
+    files: List[Path] = typer.Argument(..., help="COCO Annotator export files (coco-<time>.json)."),
+    domain: Optional[str] = typer.Option(None, "--domain", "-d", help="Domain (default: the only one in the store)."),
+    who: Optional[str] = typer.Option(None, "--who", help="Reviewer to record (default: $CORPUS_REVIEWER or your login)."),
+    as_of: Optional[dt.datetime] = typer.Option(
+        None, "--as-of", help="When the files were exported from COCO Annotator (UTC), if their names do not say "
+        "(coco-<unix time>.json); default: the files' modification time."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Report what would change, change nothing."),
+    show: int = typer.Option(20, "--show", help="List at most this many conflicts and warnings."),
+) -> None:
+    """Import COCO Annotator exports: each of our annotations on an exported image is recorded as
+    accepted (unchanged), edited (shape or class) or deleted (rejected), and the reviewer's new
+    ones as added, with a review event each. Idempotent: a second import changes nothing. A file
+    never overrides a review made after it was exported: those are reported as conflicts. A bad
+    file (not UTF-8, cut off, missing keys, unknown images or categories) changes nothing.
+
+    Example: corpus import coco-annotator ~/Downloads/coco-1732350000.123.json
+    """
+    from corpus.coco.categories import UnknownDomain
+    from corpus.coco.import_ import OUTCOMES, import_coco_annotator
+    from corpus.coco.validate import InvalidInput
+    from corpus.review import ReviewConflict
+
+    if as_of is not None and as_of.tzinfo is None:
+        as_of = as_of.replace(tzinfo=dt.timezone.utc)
+    try:
+        report = import_coco_annotator(state.engine(), files, domain=domain, who=who, as_of=as_of, dry_run=dry_run)
+    except ReviewConflict as exc:
+        raise fail(f"{exc}; nothing was imported")
+    except (InvalidInput, UnknownDomain) as exc:
+        raise fail(str(exc))
+    for path, when, how in report.files:
+        console.print(f"{path.name}: exported {when.isoformat(timespec='seconds')} (from the {how})")
+    table = Table(title="Import" + (" (dry run: nothing changed)" if report.dry_run else ""))
+    table.add_column("outcome")
+    table.add_column("annotations", justify="right")
+    for kind in OUTCOMES:
+        if report.counts.get(kind):
+            table.add_row(kind, str(report.counts[kind]))
+    console.print(table)
+    console.print(f"{report.images} image(s) matched")
+    for line in report.warnings[:show]:
+        err_console.print(f"[yellow]warning:[/] {line}")
+    if report.conflicts:
+        err_console.print(f"[bold yellow]{len(report.conflicts)} conflict(s)[/] (the store kept the newer review):")
+        for line in report.conflicts[:show]:
+            err_console.print(f"  {line}")
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("import", help="Not available yet in this version.", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
-    def _stub(ctx: typer.Context) -> None:
-        raise fail("`corpus import` is not implemented yet in this version.")
+    app.add_typer(import_app, name="import")

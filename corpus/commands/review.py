@@ -1,13 +1,232 @@
-"""`corpus review`: placeholder until its issue lands."""
+"""`corpus review list|accept|reject|relabel|edit|add|open`: review decisions from the command line."""
 
 from __future__ import annotations
 
-import typer
+import json
+from typing import List, Optional
 
-from corpus.commands.common import fail
+import typer
+from rich.table import Table
+
+from corpus.commands.common import console, fail, state
+
+review_app = typer.Typer(
+    help="Decide on annotations from the command line (the same decisions COCO Annotator imports record). "
+    "Every decision bumps the annotation's version and adds a review event (who, what, before, after).",
+    no_args_is_help=True,
+)
+
+_WHO = typer.Option(None, "--who", help="Reviewer name to record (default: $CORPUS_REVIEWER or your login).")
+_EXPECT = typer.Option(None, "--expect-version",
+                       help="Refuse if the annotation is no longer at this version (someone else reviewed it).")
+_NOTE = typer.Option("", "--note", help="Free text kept with the review event.")
+
+
+def _run(fn) -> None:
+    from corpus.review import ReviewError
+    from corpus.store.db import session_scope
+
+    try:
+        with session_scope(state.engine()) as session:
+            fn(session)
+    except ReviewError as exc:
+        raise fail(f"{exc}; nothing was changed")
+
+
+def _decide_many(ids: list[int], action, who: str | None, expect: int | None, note: str, verb: str) -> None:
+    from corpus.review import default_reviewer
+
+    if expect is not None and len(ids) > 1:
+        raise fail("--expect-version applies to a single annotation")
+    who = who or default_reviewer()
+    events = []
+    _run(lambda s: events.extend(action(s, i, who, expected_version=expect, note=note) for i in ids))
+    for ev in events:
+        console.print(f"annotation {ev.annotation_id}: {verb} (version {ev.after['version']}) by {who}")
+
+
+@review_app.command("list")
+def list_cmd(
+    domain: Optional[str] = typer.Option(None, "--domain", "-d", help="Domain (default: the only one)."),
+    status: str = typer.Option("pending", "--status", help="Statuses, comma separated (pending, accepted, edited, rejected, all)."),
+    image: Optional[int] = typer.Option(None, "--image", help="Only this image id."),
+    cls: Optional[str] = typer.Option(None, "--class", help="Only this class (synset, category id or English name)."),
+    limit: int = typer.Option(50, "--limit", help="Show at most this many (lowest proposal score first)."),
+) -> None:
+    """List annotations to review, the most doubtful (lowest score) first.
+
+    Example: corpus review list --domain sport --status pending --limit 20
+    """
+    from corpus.coco.categories import UnknownDomain, resolve_domain
+    from corpus.review import ReviewError, list_annotations
+    from corpus.store.models import REVIEW_STATUSES
+    from corpus.store.db import session_scope
+
+    try:
+        # Literal statuses here ("accepted" is not widened to edited as in exports).
+        tokens = [t.strip().lower() for t in status.split(",") if t.strip()]
+        statuses = REVIEW_STATUSES if tokens == ["all"] else tuple(tokens)
+        bad = [t for t in statuses if t not in REVIEW_STATUSES]
+        if bad or not statuses:
+            raise ValueError(f"unknown status {', '.join(bad) or status!r}; use {', '.join(REVIEW_STATUSES)} or all")
+        with session_scope(state.engine()) as session:
+            rows = list_annotations(session, resolve_domain(session, domain), statuses=statuses, image_id=image,
+                                    class_ref=cls, limit=limit)
+    except (ValueError, UnknownDomain, ReviewError) as exc:
+        raise fail(str(exc))
+    table = Table(title=f"Annotations ({', '.join(statuses)})")
+    for col in ("id", "image", "class", "status", "origin", "score", "box x,y,w,h", "version", "reviewed by"):
+        table.add_column(col, justify="right" if col in ("id", "image", "score", "version") else "left")
+    for r in rows:
+        table.add_row(str(r.id), str(r.image_id), r.class_name, r.status, r.origin,
+                      "" if r.score is None else f"{r.score:.2f}", ",".join(f"{v:.0f}" for v in r.bbox),
+                      str(r.version), r.reviewed_by or "")
+    console.print(table)
+    if not rows:
+        console.print("Nothing to show.")
+
+
+@review_app.command("accept")
+def accept_cmd(ids: List[int] = typer.Argument(..., help="Annotation ids."), who: Optional[str] = _WHO,
+               expect_version: Optional[int] = _EXPECT, note: str = _NOTE) -> None:
+    """Accept annotations as they are.
+
+    Example: corpus review accept 12 13 14 --who maria
+    """
+    from corpus.review import accept
+
+    _decide_many(ids, accept, who, expect_version, note, "accepted")
+
+
+@review_app.command("reject")
+def reject_cmd(ids: List[int] = typer.Argument(..., help="Annotation ids."), who: Optional[str] = _WHO,
+               expect_version: Optional[int] = _EXPECT, note: str = _NOTE) -> None:
+    """Reject annotations (wrong object, or not an object of the domain). They stay in the store
+    with their history, and are left out of training exports.
+
+    Example: corpus review reject 15 --note "reflection, not a player"
+    """
+    from corpus.review import reject
+
+    _decide_many(ids, reject, who, expect_version, note, "rejected")
+
+
+@review_app.command("relabel")
+def relabel_cmd(
+    annotation_id: int = typer.Argument(..., help="Annotation id."),
+    cls: str = typer.Argument(..., help="New class: synset (tennis_player.n.01), category id or English name."),
+    who: Optional[str] = _WHO, expect_version: Optional[int] = _EXPECT, note: str = _NOTE,
+) -> None:
+    """Give an annotation another class of its domain (status becomes edited).
+
+    Example: corpus review relabel 12 tennis_player.n.01
+    """
+    from corpus.review import default_reviewer, relabel
+
+    who = who or default_reviewer()
+    events = []
+    _run(lambda s: events.append(relabel(s, annotation_id, cls, who, expected_version=expect_version, note=note)))
+    console.print(f"annotation {annotation_id}: relabelled to class {events[0].after['class_id']} "
+                  f"(version {events[0].after['version']}) by {who}")
+
+
+def _json_arg(text: Optional[str], what: str):
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise fail(f"{what} is not valid JSON: {exc}")
+
+
+def _box_arg(text: Optional[str]):
+    if text is None:
+        return None
+    try:
+        box = [float(v) for v in text.split(",")]
+    except ValueError:
+        raise fail(f"--bbox {text!r}: expected x,y,w,h numbers")
+    return box
+
+
+@review_app.command("edit")
+def edit_cmd(
+    annotation_id: int = typer.Argument(..., help="Annotation id."),
+    bbox: Optional[str] = typer.Option(None, "--bbox", help="New box x,y,w,h (pixels)."),
+    segmentation: Optional[str] = typer.Option(None, "--segmentation", help="New mask as COCO JSON (polygons or RLE)."),
+    cls: Optional[str] = typer.Option(None, "--class", help="New class as well."),
+    who: Optional[str] = _WHO, expect_version: Optional[int] = _EXPECT, note: str = _NOTE,
+) -> None:
+    """Change an annotation's shape (and class): status becomes edited.
+
+    Example: corpus review edit 12 --segmentation '[[10,10,60,10,60,80,10,80]]'
+    """
+    from corpus.review import default_reviewer, edit
+
+    who = who or default_reviewer()
+    seg, box = _json_arg(segmentation, "--segmentation"), _box_arg(bbox)
+    _run(lambda s: edit(s, annotation_id, who, segmentation=seg, bbox=box, class_ref=cls,
+                        expected_version=expect_version, note=note))
+    console.print(f"annotation {annotation_id}: edited by {who}")
+
+
+@review_app.command("add")
+def add_cmd(
+    image_id: int = typer.Argument(..., help="Image id."),
+    cls: str = typer.Argument(..., help="Class: synset, category id or English name."),
+    bbox: Optional[str] = typer.Option(None, "--bbox", help="Box x,y,w,h (pixels)."),
+    segmentation: Optional[str] = typer.Option(None, "--segmentation", help="Mask as COCO JSON (polygons or RLE)."),
+    domain: Optional[str] = typer.Option(None, "--domain", "-d", help="Domain of the class (default: the only one)."),
+    who: Optional[str] = _WHO, note: str = _NOTE,
+) -> None:
+    """Add an instance the detectors missed (stored as accepted).
+
+    Example: corpus review add 7 "tennis ball" --bbox 120,40,18,18
+    """
+    from corpus.coco.categories import UnknownDomain, resolve_domain
+    from corpus.review import add, default_reviewer, resolve_class
+
+    who = who or default_reviewer()
+    seg, box = _json_arg(segmentation, "--segmentation"), _box_arg(bbox)
+    made = []
+
+    def go(s):
+        try:
+            dom = resolve_domain(s, domain)
+        except UnknownDomain as exc:
+            raise fail(str(exc))
+        made.append(add(s, image_id, resolve_class(s, cls, dom.id).id, who, segmentation=seg, bbox=box, note=note)[0].id)
+
+    _run(go)
+    console.print(f"annotation {made[0]} added to image {image_id} by {who}")
+
+
+@review_app.command("open")
+def open_cmd(
+    domain: Optional[str] = typer.Option(None, "--domain", "-d", help="Domain (default: the only one)."),
+    model: Optional[str] = typer.Option(None, "--model", help="Only proposals of this model name."),
+    min_score: float = typer.Option(0.0, "--min-score", help="Only proposals scoring at least this."),
+) -> None:
+    """Turn proposals that have no annotation yet into pending annotations to review.
+    (`corpus export coco-annotator` does this by itself.)
+
+    Example: corpus review open --domain sport --min-score 0.3
+    """
+    from corpus.coco.categories import UnknownDomain, resolve_domain
+    from corpus.review import open_proposals
+
+    n = []
+
+    def go(s):
+        try:
+            dom = resolve_domain(s, domain)
+        except UnknownDomain as exc:
+            raise fail(str(exc))
+        n.append(open_proposals(s, dom, model_name=model, min_score=min_score))
+
+    _run(go)
+    console.print(f"{n[0]} pending annotation(s) created from proposals")
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("review", help="Not available yet in this version.", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
-    def _stub(ctx: typer.Context) -> None:
-        raise fail("`corpus review` is not implemented yet in this version.")
+    app.add_typer(review_app, name="review")

@@ -1,0 +1,108 @@
+"""Bad files get a clear error and change nothing in the store."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from corpus.coco.coco_annotator import export_coco_annotator, id_color
+from corpus.coco.import_ import import_coco_annotator
+from corpus.coco.validate import InvalidInput
+from corpus.store import models as m
+from tests.coco.ca_sim import coco_annotator_roundtrip
+
+
+def snapshot(engine):
+    with Session(engine) as s:
+        return ([(a.id, a.status, a.version, a.class_id) for a in s.scalars(select(m.Annotation).order_by(m.Annotation.id))],
+                s.scalar(select(func.count()).select_from(m.ReviewEvent)))
+
+
+@pytest.fixture
+def good_file(store, tmp_path):
+    summary = export_coco_annotator(store.engine, tmp_path / "ca", store.data_dir)
+
+    def review(state, by_name):  # a real change, so that a partial write would show
+        state["annotations"] = [a for a in state["annotations"] if a["color"] != id_color(store.anns["4:ball"])]
+
+    return coco_annotator_roundtrip(summary.parts, review, tmp_path / "dl", at=time.time() + 5)
+
+
+def _write(tmp_path, name, content: bytes):
+    p = tmp_path / name
+    p.write_bytes(content)
+    return p
+
+
+def _mutate(good_file, tmp_path, fn):
+    data = json.loads(good_file.read_text(encoding="utf-8"))
+    fn(data)
+    return _write(tmp_path, good_file.name.replace("coco-", "coco-bad-"), json.dumps(data).encode())
+
+
+CASES = {
+    "missing key": (lambda d: d.pop("annotations"), "missing key 'annotations'"),
+    "wrong type": (lambda d: d.__setitem__("images", {"a": 1}), "'images' must be a list"),
+    "id not int": (lambda d: d["annotations"][0].__setitem__("id", "7"), r"annotations\[0\].id: expected an integer"),
+    "unknown image id": (lambda d: d["annotations"][0].__setitem__("image_id", 123456), "unknown image_id 123456"),
+    "unknown category id": (lambda d: d["annotations"][1].__setitem__("category_id", 999), "unknown category_id 999"),
+    "bad polygon": (lambda d: d["annotations"][0].__setitem__("segmentation", [[1, 2, 3]]), "expected polygons"),
+    "bad bbox": (lambda d: d["annotations"][0].__setitem__("bbox", [1, 2, "x", 4]), r"bbox: expected \[x, y, w, h\]"),
+    "image not ours": (lambda d: d["images"][0].__setitem__("file_name", "holiday.jpg"), "'holiday.jpg' is not an image of this store"),
+    "category not in ontology": (
+        lambda d: next(c for c in d["categories"] if c["id"] == d["annotations"][0]["category_id"]).__setitem__("name", "referee"),
+        "'referee' is not a class of this domain"),
+    "top level list": (lambda d: (d.clear()), "missing key"),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_invalid_content_changes_nothing(store, tmp_path, good_file, case):
+    fn, msg = CASES[case]
+    bad = _mutate(good_file, tmp_path, fn)
+    before = snapshot(store.engine)
+    with pytest.raises(InvalidInput, match=msg) as exc:
+        import_coco_annotator(store.engine, [good_file, bad], who="t")  # the good one is not applied either
+    assert "nothing was imported" in str(exc.value) and bad.name in str(exc.value)
+    assert snapshot(store.engine) == before
+
+
+def test_not_utf8(store, tmp_path, good_file):
+    text = good_file.read_text(encoding="utf-8")
+    bad = _write(tmp_path, "latin1.json", text.replace('"categories"', '"cat\xe9gories"').encode("latin-1"))
+    before = snapshot(store.engine)
+    with pytest.raises(InvalidInput, match="not UTF-8 text: byte 0xe9"):
+        import_coco_annotator(store.engine, [bad])
+    assert snapshot(store.engine) == before
+
+
+def test_truncated(store, tmp_path, good_file):
+    raw = good_file.read_bytes()
+    bad = _write(tmp_path, "cut.json", raw[: len(raw) // 2])
+    before = snapshot(store.engine)
+    with pytest.raises(InvalidInput, match="truncated"):
+        import_coco_annotator(store.engine, [bad])
+    assert snapshot(store.engine) == before
+
+
+@pytest.mark.parametrize("content, msg", [(b"", "empty"), (b"{'a': 1}", "not valid JSON"), (b"[1, 2]", "expected a JSON object")])
+def test_other_garbage(store, tmp_path, content, msg):
+    with pytest.raises(InvalidInput, match=msg):
+        import_coco_annotator(store.engine, [_write(tmp_path, "g.json", content)])
+
+
+def test_missing_file(store, tmp_path):
+    with pytest.raises(InvalidInput, match="cannot read the file"):
+        import_coco_annotator(store.engine, [tmp_path / "nope.json"])
+
+
+def test_good_file_then_dry_run(store, tmp_path, good_file):
+    before = snapshot(store.engine)
+    report = import_coco_annotator(store.engine, [good_file], dry_run=True)
+    assert report.counts["deleted"] == 1 and snapshot(store.engine) == before
+    import_coco_annotator(store.engine, [good_file])
+    assert snapshot(store.engine) != before
