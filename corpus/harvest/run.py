@@ -598,6 +598,9 @@ class _Harvest:
         self.session = session
         while True:
             if self.stop.is_set():
+                # Let the workers finish what they hold (they abandon downloads at the next
+                # chunk), then store every complete result: fewer orphans for the next run.
+                _release(self)
                 self._drain_ready()
                 break
             try:
@@ -775,7 +778,7 @@ class _Harvest:
             row.duplicate_of_id = dup.id
         elif dup.row is not None:
             # Not flushed yet: flush so the id exists (rare: near-duplicates within one batch).
-            self.session.flush([dup.row])
+            self.session.flush()
             row.duplicate_of_id = dup.row.id
 
     def _on_result(self, res: _Result) -> None:
@@ -787,6 +790,8 @@ class _Harvest:
             self.backlog[task.key[0]] -= 1
             self.cond.notify_all()
         if task.retry is not None:
+            if not res.ok and res.reason == "interrupted":
+                return
             self._on_retry_result(res)
         else:
             self._on_fresh_result(res)
@@ -803,6 +808,12 @@ class _Harvest:
     def _on_fresh_result(self, res: _Result) -> None:
         task, q, hit = res.task, res.task.query, res.task.hit
         crep = self._class_report(q.class_id)
+        if not res.ok and res.reason == "interrupted":
+            # Nothing to record; the page must be fetched again by the next run.
+            for t in [task.ticket] + [x[2] for x in task.extra]:
+                t.full = False
+            task.extra.clear()
+            return
         if not res.ok:
             status = "rejected" if res.permanent else "failed"
             self._new_row(q, hit, status, res.reason[:64], crep, res)
@@ -957,12 +968,14 @@ def _count(report: HarvestReport, crep: ClassReport, status: str, reason: str | 
 
 
 def _languages_of(classes: Iterable[ClassSpec]) -> list[str]:
-    out: list[str] = []
-    for c in classes:
-        for lang in c.lemmas:
-            if lang not in out:
-                out.append(lang)
-    return out
+    """Every language with lemmas, in the ontology's order (English first)."""
+    try:
+        from ontology import LANGUAGES
+    except ImportError:  # the harvest does not need the ontology package to run
+        LANGUAGES = ("en",)
+    order = {lang: i for i, lang in enumerate(LANGUAGES)}
+    found = {lang for c in classes for lang, lemmas in c.lemmas.items() if lemmas}
+    return sorted(found, key=lambda lang: (order.get(lang, len(order)), lang))
 
 
 def harvest(engine: Engine, settings: Settings, sources: Mapping[str, Source], options: HarvestOptions,

@@ -106,6 +106,13 @@ def check(data: bytes, content_type: str | None = None, limits: Limits = Limits(
     # second net (DecompressionBombError above) at a higher, process-wide limit.
     if w * h > limits.max_pixels:
         raise Rejected("decompression_bomb", f"{w}x{h} = {w * h} pixels > {limits.max_pixels}")
+    if fmt == "PNG":
+        # verify() checks every chunk's CRC; it leaves the image unusable, so reopen.
+        try:
+            im.verify()
+            im = Image.open(io.BytesIO(data), formats=[fmt])
+        except (OSError, SyntaxError, ValueError, EOFError) as exc:
+            raise _decode_error(exc) from None
     try:
         orientation = im.getexif().get(ORIENTATION_TAG, 1)
     except Exception:  # a broken EXIF block is not a broken image
@@ -115,10 +122,6 @@ def check(data: bytes, content_type: str | None = None, limits: Limits = Limits(
     if min(w, h) < limits.min_size:
         raise Rejected("too_small", f"{w}x{h}, shorter side < {limits.min_size}")
     try:
-        if fmt == "PNG":
-            # verify() checks every chunk's CRC; it leaves the image unusable, so reopen.
-            im.verify()
-            im = Image.open(io.BytesIO(data), formats=[fmt])
         if orientation not in (None, 1):
             return _reoriented(im, fmt, ext, mime)
         if fmt == "JPEG":
