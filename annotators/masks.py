@@ -6,6 +6,7 @@ pycocotools' bytes so it is JSON). Polygons: ``[[x1, y1, x2, y2, ...], ...]`` in
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, Sequence
 
 import numpy as np
@@ -42,7 +43,10 @@ def _coco_rle(rle: dict[str, Any]) -> dict[str, Any]:
 
 def rle_to_mask(rle: dict[str, Any]) -> np.ndarray:
     """Decode COCO RLE (compressed string/bytes or uncompressed list counts) to a bool mask."""
-    return _coco.decode(_coco_rle(rle)).astype(bool)
+    with warnings.catch_warnings():
+        # pycocotools' Cython decode trips numpy 2's __array__(copy=) deprecation; harmless.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return _coco.decode(_coco_rle(rle)).astype(bool)
 
 
 def rle_area(rle: dict[str, Any]) -> float:

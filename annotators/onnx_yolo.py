@@ -33,14 +33,14 @@ def detect_layout(pred_shape: Sequence[int], nm: int, nc: int | None) -> tuple[s
     if len(pred_shape) != 3:
         raise AnnotatorError(f"expected a 3-D prediction output, got shape {list(pred_shape)}")
     a, b = int(pred_shape[1]), int(pred_shape[2])
-    # Candidates (thousands) outnumber channels (about a hundred): the short axis is the row width.
-    channels_first = a < b
-    width = a if channels_first else b
+    # Rows are either the last axis (v5: [1, N, C]) or the middle one (v8 export: [1, C, N]).
     for n in ([nc] if nc is not None else [len(COCO80)]):
-        if width == 5 + n + nm:
-            return "v5", n, channels_first
-        if width == 4 + n + nm:
-            return "v8", n, channels_first
+        for width, channels_first in ((b, False), (a, True)):
+            if width == 5 + n + nm:
+                return "v5", n, channels_first
+            if width == 4 + n + nm:
+                return "v8", n, channels_first
+    width = min(a, b)
     if nc is None:
         raise AnnotatorError(
             f"prediction rows are {width} wide with {nm} mask coefficients, which fits neither "
