@@ -86,6 +86,7 @@ def _decide(
     at: dt.datetime | None = None,
 ) -> ReviewEvent:
     _check_version(ann, expected_version)
+    ann_id = ann.id  # read now: after a failed flush the object cannot be loaded any more
     before = snapshot(ann)
     for key, value in (changes or {}).items():
         setattr(ann, key, value)
@@ -95,7 +96,7 @@ def _decide(
     try:
         session.flush()
     except StaleDataError:
-        raise ReviewConflict(f"annotation {ann.id} was changed by another writer meanwhile; retry") from None
+        raise ReviewConflict(f"annotation {ann_id} was changed by another writer meanwhile; retry") from None
     # ``at`` is when the decision was made (for an import: when the file was exported); the
     # event's own time is when it was recorded.
     event = ReviewEvent(annotation_id=ann.id, who=who, action=action, before=before, after=snapshot(ann),
