@@ -62,9 +62,8 @@ def register(app: typer.Typer) -> None:
                 summary = annotate_domain(state.engine(), annotator, domain, state.settings.data_dir, options, progress)
             except UnknownDomain as exc:
                 raise fail(str(exc))
+        # Unreadable files are listed, not fatal: they are retried on the next run.
         render_summary(summary)
-        if summary.failed and not summary.annotated:
-            raise typer.Exit(1)
 
 
 def render_summary(summary) -> None:
