@@ -1,13 +1,239 @@
-"""`corpus harvest`: placeholder until its issue lands."""
+"""`corpus harvest`: find, download and store openly licensed images for a domain's classes."""
 
 from __future__ import annotations
 
+import signal
+import threading
+from typing import Optional
+
 import typer
 
-from corpus.commands.common import fail
+from corpus.commands.common import console, err_console, fail, state
+
+
+def _terms_help() -> str:
+    try:
+        from corpus.sources import DEFAULT_ON, KEY_REQUIRED, SOURCES, TERMS
+    except ImportError:  # pragma: no cover - the sources package is part of the install
+        return ""
+    lines = []
+    for name in SOURCES:
+        how = "on by default" if name in DEFAULT_ON else "opt-in" + (", needs an API key" if name in KEY_REQUIRED else "")
+        terms = (TERMS.get(name) or "").replace("[", "\\[")
+        lines.append(f"* {name} ({how}): {terms}")
+    return "\n\n".join(lines)
+
+
+HELP = f"""Find, download and store openly licensed images for every class of a domain.
+
+For each class (dominant and attribute classes by default) and each language, the class's lemmas are searched at every source that can search in that language. Hits whose license the policy refuses are recorded and never downloaded. Downloads are checked (content type, magic numbers, Pillow with a decompression-bomb guard, minimum size), EXIF-rotated, de-duplicated (sha1 exactly, pHash nearly, across sources) and stored once under data_dir/images/ab/cd/<sha1>.<ext> with license, author, attribution and which queries found them.
+
+Re-running continues where the last run stopped (per query page); Ctrl-C stops cleanly (press it twice to stop at once; the store stays consistent either way).
+
+Sources and what their terms allow:
+
+{_terms_help()}
+
+Opt-in sources are used when named in --sources (with their key set, e.g. CORPUS_PEXELS_API_KEY) or enabled in corpus.toml.
+
+Examples: corpus harvest --domain sport --per-class 50; corpus harvest -d sport --classes tennis_player.n.01 --languages en,bg --sources commons --dry-run
+"""
+
+
+def _split(values: Optional[list[str]]) -> tuple[str, ...]:
+    out: list[str] = []
+    for v in values or []:
+        out.extend(x.strip() for x in v.split(",") if x.strip())
+    return tuple(out)
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("harvest", help="Not available yet in this version.", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
-    def _stub(ctx: typer.Context) -> None:
-        raise fail("`corpus harvest` is not implemented yet in this version.")
+    @app.command("harvest", help=HELP)
+    def harvest_cmd(
+        domain: str = typer.Option(..., "--domain", "-d", help="Domain to harvest, e.g. sport (see `corpus ontology list`)."),
+        classes: Optional[list[str]] = typer.Option(
+            None, "--classes", "-c", help="Only these classes: synsets or names, comma-separated or repeated "
+            "(default: every dominant and attribute class)."),
+        languages: Optional[list[str]] = typer.Option(
+            None, "--languages", "-l", help="ISO 639-1 codes, comma-separated (default: every language of the ontology)."),
+        sources: Optional[list[str]] = typer.Option(
+            None, "--sources", "-s", help="Sources to search, comma-separated (default: those enabled in the "
+            "settings, i.e. commons and openverse unless configured otherwise)."),
+        per_class: int = typer.Option(100, "--per-class", "-n", min=1, help="Images to keep per class, over all its "
+                                      "languages and sources (a rerun with a larger number adds more)."),
+        license_policy: str = typer.Option(
+            "default", "--license-policy", help="Which licenses to keep: default (commercial use and derivatives "
+            "allowed), research (admits NC), no-share-alike, public-domain, any-open, or tokens such as "
+            "'default,-Pixabay'."),
+        min_size: int = typer.Option(256, "--min-size", min=1, help="Minimum shorter side in pixels."),
+        near_dup_bits: int = typer.Option(8, "--near-dup-bits", min=0, max=32,
+                                          help="pHash Hamming distance (of 64 bits) that counts as a near-duplicate."),
+        per_page: int = typer.Option(50, "--per-page", min=1, max=500, help="Results asked per search request."),
+        dry_run: bool = typer.Option(False, "--dry-run", help="Show the planned queries; search and download nothing."),
+    ) -> None:
+        from corpus.harvest.run import HarvestOptions, harvest
+        from corpus.licenses import LicensePolicy
+        from corpus.sources import SOURCES, SourceError, make_source
+
+        settings = state.settings
+        try:
+            policy = LicensePolicy.parse(license_policy)
+        except ValueError as exc:
+            raise fail(str(exc))
+        names = _split(sources) or tuple(n for n in SOURCES if n in settings.sources and settings.sources[n].enabled)
+        unknown = [n for n in names if n not in SOURCES]
+        if unknown:
+            raise fail(f"unknown source(s): {', '.join(unknown)}; known: {', '.join(SOURCES)}")
+        if not names:
+            raise fail("no source enabled: name some with --sources")
+        clients = {}
+        try:
+            for n in names:
+                clients[n] = make_source(n, settings, policy=policy)
+        except SourceError as exc:  # a missing key, a bad base URL
+            for c in clients.values():
+                c.close()
+            raise fail(str(exc))
+
+        options = HarvestOptions(
+            domain=domain, classes=_split(classes), languages=_split(languages), per_class=per_class,
+            per_page=per_page, license_policy=license_policy, min_size=min_size, near_dup_bits=near_dup_bits,
+            dry_run=dry_run,
+        )
+        stop = threading.Event()
+        previous = None
+
+        def on_sigint(signum, frame):  # first Ctrl-C: stop cleanly; second: at once
+            stop.set()
+            err_console.print("[yellow]stopping: finishing the downloads in flight (Ctrl-C again to stop at once)[/]")
+            signal.signal(signal.SIGINT, previous or signal.default_int_handler)
+
+        try:
+            if not dry_run:
+                previous = signal.signal(signal.SIGINT, on_sigint)
+            with _RichProgress(enabled=not dry_run) as progress:
+                report = harvest(state.engine(), settings, clients, options, progress=progress, stop=stop)
+        except LookupError as exc:  # unknown domain or class
+            raise fail(str(exc).strip("'\""))
+        except ValueError as exc:
+            raise fail(str(exc))
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGINT, previous)
+            for c in clients.values():
+                c.close()
+
+        if dry_run:
+            render_plan(report)
+            return
+        render_summary(report, policy.describe())
+        if report.status == "interrupted":
+            err_console.print("[yellow]interrupted: run the same command again to continue[/]")
+            raise typer.Exit(130)
+        if report.source_errors and len(report.source_errors) == len(clients) and report.found == 0:
+            raise typer.Exit(1)
+
+
+class _RichProgress:
+    """Rich bars: one per class (images kept of the target), created as classes start."""
+
+    def __init__(self, enabled: bool = True) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+
+        self.enabled = enabled
+        self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                            console=console, transient=False)
+        self.tasks: dict[str, int] = {}
+        self.names: dict[str, str] = {}
+        self.per_class = 0
+        self.kept_before: dict[str, int] = {}
+
+    def __enter__(self) -> "_RichProgress":
+        if self.enabled:
+            self.bar.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.enabled:
+            self.bar.stop()
+
+    def start(self, classes, per_class, kept) -> None:
+        self.per_class = per_class
+        self.names = {c.synset: c.name for c in classes}
+        self.kept_before = dict(kept)
+
+    def kept(self, synset: str, kept: int) -> None:
+        if not self.enabled:
+            return
+        task = self.tasks.get(synset)
+        if task is None:
+            task = self.tasks[synset] = self.bar.add_task(self.names.get(synset, synset), total=self.per_class)
+        self.bar.update(task, completed=min(kept, self.per_class))
+
+    def note(self, message: str) -> None:
+        if self.enabled:
+            self.bar.console.print(f"[yellow]{message}[/]")
+
+
+def render_plan(report) -> None:
+    from collections import Counter
+
+    from rich.table import Table
+
+    planned = report.planned
+    if len(planned) <= 60:
+        t = Table(title=f"{len(planned)} planned queries")
+        for col in ("class", "lang", "source", "query"):
+            t.add_column(col)
+        for p in planned:
+            t.add_row(p.synset, p.lang, p.source + (f" ({p.source_lang})" if p.source_lang else ""), p.text)
+    else:
+        per = Counter((p.synset, p.source) for p in planned)
+        srcs = sorted({p.source for p in planned})
+        t = Table(title=f"{len(planned)} planned queries (per class and source)")
+        t.add_column("class")
+        for s in srcs:
+            t.add_column(s, justify="right")
+        for synset in dict.fromkeys(p.synset for p in planned):
+            t.add_row(synset, *(str(per[(synset, s)]) for s in srcs))
+    console.print(t)
+    missing = [s for s in report.classes if s not in {p.synset for p in planned}]
+    if missing:
+        console.print(f"[yellow]no query for {len(missing)} class(es) (no lemmas in the chosen languages): "
+                      f"{', '.join(missing[:10])}{' ...' if len(missing) > 10 else ''}[/]")
+
+
+def render_summary(report, policy: str) -> None:
+    from rich.table import Table
+
+    t = Table(title=f"harvest {report.status} (license policy: {policy})")
+    for col, just in (("class", "left"), ("found", "right"), ("kept", "right"), ("linked", "right"),
+                      ("rejected", "right"), ("failed", "right")):
+        t.add_column(col, justify=just)  # type: ignore[arg-type]
+    for c in report.classes.values():
+        if not (c.found or c.kept or c.linked):
+            continue
+        failed = sum(n for k, n in c.outcomes.items() if k.startswith("failed:"))
+        rejected = sum(n for k, n in c.outcomes.items() if not k.startswith("failed:") and k != "known")
+        t.add_row(c.name, str(c.found), str(c.kept), str(c.linked), str(rejected), str(failed))
+    t.add_section()
+    t.add_row("total", str(report.found), str(report.kept), str(sum(c.linked for c in report.classes.values())),
+              str(sum(report.rejected.values())), str(sum(report.failed.values())), style="bold")
+    console.print(t)
+    if report.rejected or report.failed or report.dropped:
+        r = Table(title="not kept, by reason")
+        r.add_column("reason")
+        r.add_column("images", justify="right")
+        for reason, n in report.rejected.most_common():
+            r.add_row(reason, str(n))
+        for reason, n in report.failed.most_common():
+            r.add_row(f"failed: {reason} (retried next run)", str(n))
+        for reason, n in report.dropped.most_common():
+            r.add_row(f"dropped by {reason}", str(n))
+        console.print(r)
+    if report.cleaned.orphans or report.cleaned.temp_files:
+        console.print(f"cleaned up from an earlier run: {report.cleaned.orphans} orphan file(s), "
+                      f"{report.cleaned.temp_files} temporary file(s)")
+    for source, message in report.source_errors.items():
+        err_console.print(f"[bold red]{source}:[/] {message}")

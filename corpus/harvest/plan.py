@@ -29,8 +29,8 @@ class PlannedQuery:
     class_id: int | None
     synset: str
     source: str
-    lang: str  # ISO 639-1, ours
-    source_lang: str  # the source's code ('' = plain text, any language)
+    lang: str  # ISO 639-1, ours: what Source.search takes
+    source_lang: str  # the source's own code, for display ('' = plain text, any language)
     text: str
 
 

@@ -183,26 +183,21 @@ def classes_from_ontology(domain: str) -> list[ClassSpec]:
     ]
 
 
-def ensure_domain(engine: Engine, domain: str) -> None:
-    """Load the domain's ontology into the store when it is not there yet."""
+def ensure_domain(engine: Engine, domain: str) -> bool:
+    """Load the domain's built ontology into the store when it is not there yet (True if loaded).
+
+    Raises LookupError (``ontology.OntologyDataError``) for a domain that has no built data."""
     with Session(engine) as s:
         if s.scalar(select(Domain.id).where(Domain.name == domain)) is not None:
-            return
-    try:
-        from corpus import ontology_load
-    except ImportError:
-        raise LookupError(
-            f"domain {domain!r} is not in the store; load it first with `corpus ontology load {domain}`"
-        ) from None
-    fn = getattr(ontology_load, "load_domain_into_store", None) or getattr(ontology_load, "load_domain", None)
-    if fn is None:
-        raise LookupError(f"domain {domain!r} is not in the store and corpus.ontology_load has no loader")
-    try:
-        fn(engine, domain)
-    except TypeError:
-        with Session(engine) as s:
-            fn(s, domain)
-            s.commit()
+            return False
+    from corpus.ontology_load import load_domain_into_store
+    from ontology import load_domain
+
+    onto = load_domain(domain)
+    with Session(engine) as s:
+        load_domain_into_store(s, onto)
+        s.commit()
+    return True
 
 
 def _source_row(session: Session, name: str, base_url: str, terms: str) -> SourceRow:
@@ -566,7 +561,7 @@ class _Harvest:
                         break
                     q = active.popleft()
                     try:
-                        page = src.search(q.planned.text, q.planned.source_lang, q.state, self.opt.per_page)
+                        page = src.search(q.planned.text, q.planned.lang, q.state, self.opt.per_page)
                     except Exception as exc:  # the source's client already retried what it could
                         failures += 1
                         error = _describe_error(exc)
@@ -646,7 +641,8 @@ class _Harvest:
         self.searchers_running -= 1
         if ev.error:
             self.report.source_errors[ev.source] = ev.error
-            self.progress.note(f"{ev.source}: {ev.error}")
+            first = ev.error.splitlines()[0] if ev.error.strip() else ev.error
+            self.progress.note(f"{ev.source} stopped: {first[:160]}")
 
     def _class_report(self, class_id: int) -> ClassReport:
         return self.report.classes[self.classes[class_id].spec.synset]

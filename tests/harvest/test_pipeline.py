@@ -93,7 +93,7 @@ def test_multilingual_queries_use_each_language(engine, seeded, hsettings, https
     src = alpha(httpserver, api)
     rep = harvest(engine, hsettings, {"alpha": src}, HarvestOptions("sport", per_class=100))
     assert rep.kept == 5
-    assert sorted((q, lang) for q, lang, _ in src.calls) == [("tennis player", ""), ("тенисист", "")]
+    assert sorted((q, lang) for q, lang, _ in src.calls) == [("tennis player", "en"), ("тенисист", "bg")]
     with Session(engine) as s:
         assert sorted(s.scalars(select(HarvestQuery.lang))) == ["bg", "en"]
 
