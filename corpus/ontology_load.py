@@ -123,12 +123,12 @@ def _sync_relations(session: Session, dom: DomainOntology, ids: dict[str, int], 
             if d in ids:
                 wanted.add((ids[c.synset], ids[d], "attribute_of"))
     class_ids = list(ids.values())
-    current = set(
-        session.execute(
+    current = {
+        (r[0], r[1], r[2]) for r in session.execute(
             select(ClassRelation.class_id, ClassRelation.related_id, ClassRelation.relation)
             .where(ClassRelation.class_id.in_(class_ids))
-        ).tuples()
-    ) if class_ids else set()
+        )
+    } if class_ids else set()
     for cid, rid, rel in sorted(current - wanted):
         session.execute(delete(ClassRelation).where(
             ClassRelation.class_id == cid, ClassRelation.related_id == rid, ClassRelation.relation == rel))

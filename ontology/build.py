@@ -263,6 +263,10 @@ def derive(spec: DomainSpec) -> tuple[dict[str, dict[str, Any]], BuildReport]:
     report = BuildReport(spec.name)
     spec = canonical_spec(spec)  # also a clear error for a misspelt synset in the spec
     report.candidates = candidates(spec)
+    stray = sorted(set(spec.objects) - set(report.candidates))
+    if stray:
+        raise SpecError(f"{spec.name}: [objects] names {', '.join(stray)}, which are not candidates "
+                        "(not under a root, or excluded): add them to include")
     dominant: dict[str, str | None] = {}
     for cand in report.candidates:
         obj, how = resolve_object(cand, spec)

@@ -59,8 +59,8 @@ def to_csv(domains: list[DomainOntology], langs: tuple[str, ...]) -> str:
     return buf.getvalue()
 
 
-def _iri(kind: str, name: str) -> str:
-    return f"<{BASE_IRI}{kind}/{quote(name, safe='._-')}>"
+def _iri(kind: str, *parts: str) -> str:
+    return f"<{BASE_IRI}{kind}/" + "/".join(quote(p, safe="._-") for p in parts) + ">"
 
 
 def _lit(text: str, lang: str | None = None) -> str:
@@ -102,10 +102,10 @@ def to_skos(domains: list[DomainOntology], langs: tuple[str, ...]) -> str:
                 if label.definition:
                     props.append(f"skos:definition {_lit(label.definition, lang)}")
             parents = [p for p in c.parents if p in in_domain]
-            props += [f"skos:broader {_iri('concept', f'{dom.name}/{p}')}" for p in parents]
+            props += [f"skos:broader {_iri('concept', dom.name, p)}" for p in parents]
             if not parents:
                 props.append(f"skos:topConceptOf {scheme}")
-            props += [f"skos:related {_iri('concept', f'{dom.name}/{d}')}" for d in c.attribute_of]
-            out.append(f"{_iri('concept', f'{dom.name}/{c.synset}')} " + " ;\n    ".join(props) + " .")
+            props += [f"skos:related {_iri('concept', dom.name, d)}" for d in c.attribute_of]
+            out.append(f"{_iri('concept', dom.name, c.synset)} " + " ;\n    ".join(props) + " .")
             out.append("")
     return "\n".join(out)
