@@ -203,6 +203,9 @@ def _compound_index() -> dict[str, tuple[str, ...]]:
 
 
 def _gloss_equipment(name: str) -> set[str]:
+    """Equipment named in a gloss. A word counts only when its most frequent noun sense is the
+    equipment: "plays a violoncello" gives cello.n.01, but "a man skilled in equitation" does not
+    give the draughts piece man.n.10."""
     wn = W.wordnet()
     words = _WORD.findall(_ss(name).definition().lower())
     phrases = [f"{a}_{b}" for a, b in zip(words, words[1:])] + words
@@ -211,12 +214,13 @@ def _gloss_equipment(name: str) -> set[str]:
     for phrase in phrases:
         if phrase in covered:
             continue
-        for s in wn.synsets(phrase, "n"):
-            n = s.name()
-            if is_physical(n) and not is_person(n) and is_equipment(n) and n_hyponyms(n) <= MAX_GLOSS_HYPONYMS:
-                out.add(n)
-                covered.update(phrase.split("_"))
-                break  # the most frequent equipment sense of the word
+        senses = wn.synsets(phrase, "n")
+        if not senses:
+            continue
+        n = senses[0].name()
+        if is_physical(n) and not is_person(n) and is_equipment(n) and n_hyponyms(n) <= MAX_GLOSS_HYPONYMS:
+            out.add(n)
+            covered.update(phrase.split("_"))
     return out
 
 

@@ -37,6 +37,8 @@ DEFAULT_TOO_GENERAL = (
     "entity.n.01", "physical_entity.n.01", "object.n.01", "whole.n.02", "artifact.n.01",
     "instrumentality.n.03", "living_thing.n.01", "organism.n.01", "causal_agent.n.01",
     "natural_object.n.01", "matter.n.03", "thing.n.12", "abstraction.n.06",
+    # wheeled vehicles are also containers in WordNet; as a parent class that is noise
+    "container.n.01",
 )
 
 

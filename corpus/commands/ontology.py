@@ -145,7 +145,10 @@ def coverage_cmd(
 
     _, data_dir, _ = _dirs(ontology_dir)
     doms = _domains(domain, data_dir)
-    console.print(coverage_markdown(doms) if markdown else coverage_table(doms), markup=False if markdown else None)
+    if markdown:
+        typer.echo(coverage_markdown(doms))  # plain text: rich would wrap the table rows
+    else:
+        console.print(coverage_table(doms))
 
 
 @ontology_app.command("export")
