@@ -235,5 +235,7 @@ def render_summary(report, policy: str) -> None:
     if report.cleaned.orphans or report.cleaned.temp_files:
         console.print(f"cleaned up from an earlier run: {report.cleaned.orphans} orphan file(s), "
                       f"{report.cleaned.temp_files} temporary file(s)")
+    for source, message in report.query_errors.items():
+        err_console.print(f"[yellow]{source}:[/] {message}")
     for source, message in report.source_errors.items():
-        err_console.print(f"[bold red]{source}:[/] {message}")
+        err_console.print(f"[bold red]{source} stopped:[/] {message}")

@@ -126,7 +126,8 @@ class HarvestReport:
     rejected: collections.Counter = field(default_factory=collections.Counter)  # reason -> n
     failed: collections.Counter = field(default_factory=collections.Counter)  # reason -> n
     dropped: collections.Counter = field(default_factory=collections.Counter)  # by the clients
-    source_errors: dict[str, str] = field(default_factory=dict)
+    source_errors: dict[str, str] = field(default_factory=dict)  # sources that stopped early
+    query_errors: dict[str, str] = field(default_factory=dict)  # sources with some failed searches
     cleaned: files.CleanReport = field(default_factory=files.CleanReport)
     retried: int = 0
     times: StageTimes = field(default_factory=StageTimes)
@@ -149,6 +150,7 @@ class HarvestReport:
             "failed": dict(self.failed),
             "dropped": dict(self.dropped),
             "source_errors": dict(self.source_errors),
+            "query_errors": dict(self.query_errors),
             "classes": {s: {"found": c.found, "kept": c.kept, "linked": c.linked} for s, c in self.classes.items()},
             "cleaned": {"temp_files": self.cleaned.temp_files, "orphans": self.cleaned.orphans},
             "retried": self.retried,
@@ -303,7 +305,9 @@ class _PageEvent:
 @dataclass
 class _SearcherDone:
     source: str
-    error: str | None = None
+    error: str | None = None  # why the source stopped early
+    failed_queries: int = 0
+    last_error: str | None = None
 
 
 _END = object()
@@ -539,8 +543,9 @@ class _Harvest:
 
     def _searcher(self, source: str) -> None:
         src = self.sources[source]
-        failures = 0
+        failures = failed_queries = 0
         error: str | None = None
+        last_error: str | None = None
         s = self.settings.sources.get(source)
         max_backlog = max(1, s.file_concurrency if s else 2) * self.opt.backlog_per_worker
         try:
@@ -563,11 +568,14 @@ class _Harvest:
                     try:
                         page = src.search(q.planned.text, q.planned.lang, q.state, self.opt.per_page)
                     except Exception as exc:  # the source's client already retried what it could
+                        # This query is left for the next run (its page_state is unchanged);
+                        # several failures in a row, or no connection at all, end the source.
                         failures += 1
+                        failed_queries += 1
                         error = _describe_error(exc)
+                        last_error = error
                         if _is_unreachable(exc) or failures >= self.opt.max_search_failures:
                             return
-                        active.append(q)
                         continue
                     failures, error = 0, None
                     ev = _PageEvent(q, page)
@@ -585,7 +593,7 @@ class _Harvest:
             error = _describe_error(exc)
             log.exception("searcher for %s failed", source)
         finally:
-            self.results.put(_SearcherDone(source, error))
+            self.results.put(_SearcherDone(source, error, failed_queries, last_error))
 
     # -- the writer ----------------------------------------------------------------------------
 
@@ -639,6 +647,8 @@ class _Harvest:
 
     def _on_searcher_done(self, ev: _SearcherDone) -> None:
         self.searchers_running -= 1
+        if ev.failed_queries and not ev.error:
+            self.report.query_errors[ev.source] = f"{ev.failed_queries} search(es) failed, left for the next run; last: {ev.last_error}"
         if ev.error:
             self.report.source_errors[ev.source] = ev.error
             first = ev.error.splitlines()[0] if ev.error.strip() else ev.error

@@ -292,3 +292,20 @@ def test_dry_run_plans_without_touching_network_or_store(engine, seeded, hsettin
     assert src.calls == [] and len(httpserver.log) == 0
     with Session(engine) as s:
         assert s.scalar(select(func.count()).select_from(HarvestQuery)) == 0
+
+
+def test_a_failing_search_is_left_for_the_next_run(engine, seeded, hsettings, httpserver, api):
+    publish(httpserver, api, "alpha", "tennis player", 2)
+    publish(httpserver, api, "alpha", "тенисист", 2, start=10)
+    from werkzeug.wrappers import Response
+
+    httpserver.expect_ordered_request("/alpha/search", query_string={"q": "tennis player", "page": "1", "per_page": "50"}
+                                      ).respond_with_response(Response("{not json", content_type="application/json"))
+    src = alpha(httpserver, api)
+    rep = harvest(engine, hsettings, {"alpha": src}, HarvestOptions("sport"))
+    assert rep.kept == 2 and "alpha" in rep.query_errors and "1 search(es) failed" in rep.query_errors["alpha"]
+    with Session(engine) as s:
+        by_lang = {q.lang: q for q in s.scalars(select(HarvestQuery))}
+    assert not by_lang["en"].exhausted and by_lang["bg"].exhausted
+    rep = harvest(engine, hsettings, {"alpha": src}, HarvestOptions("sport"))
+    assert rep.kept == 2 and not rep.query_errors and len(images(engine)) == 4
