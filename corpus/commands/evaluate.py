@@ -39,13 +39,14 @@ def register(app: typer.Typer) -> None:
             raise fail(str(exc))
         if not results:
             raise fail("no proposals to evaluate in this domain: run `corpus annotate` and review first")
-        table = Table(title="Proposals against reviewed truth")
+        table = Table(title="Proposals against reviewed truth",
+                      caption="box*, mask*: class-agnostic (a proposal may match truth of any class)")
         for col in ("model", "images", "truth", "proposals", "kind", *METRICS, "kept unchanged"):
             table.add_column(col, justify="left" if col in ("model", "kind") else "right")
         for r in results:
             kept = r.kept_unchanged
-            for i, (kind, scores) in enumerate((("box", r.bbox), ("mask", r.segm), ("box, any class", r.bbox_agnostic),
-                                                ("mask, any class", r.segm_agnostic))):
+            for i, (kind, scores) in enumerate((("box", r.bbox), ("mask", r.segm), ("box*", r.bbox_agnostic),
+                                                ("mask*", r.segm_agnostic))):
                 first = i == 0
                 table.add_row(r.label if first else "", str(r.images) if first else "", str(r.truth) if first else "",
                               str(r.proposals) if first else "", kind, *(_f(scores[m]) for m in METRICS),
