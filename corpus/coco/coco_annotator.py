@@ -39,6 +39,10 @@ from corpus.coco.writer import JsonObjectWriter, encode
 from corpus.store.db import session_scope
 from corpus.store.models import Annotation, Image
 
+# Marks our own review files, so importing them back by mistake (instead of COCO Annotator's
+# export of the reviewed dataset) is refused rather than read as "everything accepted".
+GENERATOR = "mic-corpus coco-annotator export"
+
 COLOR_MULT = 0x9E3779  # odd, so invertible modulo 2**24
 COLOR_MOD = 1 << 24
 COLOR_INV = pow(COLOR_MULT, -1, COLOR_MOD)
@@ -139,7 +143,9 @@ def export_coco_annotator(
                        "color": category_color(c.synset), "metadata": {}, "keypoints": [], "skeleton": []}
                       for c in cats]
         (out_dir / "annotations").mkdir(parents=True, exist_ok=True)
+        info = {"generator": GENERATOR, "domain": dom.name, "exported_at": summary.exported_at}
         cw = JsonObjectWriter(out_dir / "annotations" / "categories.json")
+        cw.member("info", info)
         cw.member("images", [])
         cw.member("annotations", [])
         cw.member("categories", categories)
@@ -159,6 +165,7 @@ def export_coco_annotator(
             part += 1
             w = JsonObjectWriter(out_dir / "annotations" / f"part-{part:04d}.json")
             try:
+                w.member("info", info)
                 w.member("categories", categories)
                 w.begin_array("images")
                 for row, name, (width, height) in chunk:

@@ -35,7 +35,7 @@ from sqlalchemy.engine import Engine
 
 from corpus.coco import masks
 from corpus.coco.categories import annotator_names, domain_categories, resolve_domain
-from corpus.coco.coco_annotator import color_residue, exported_polygons
+from corpus.coco.coco_annotator import GENERATOR, color_residue, exported_polygons
 from corpus.coco.images import parse_file_name
 from corpus.coco.validate import CaAnnotation, CaFile, InvalidInput, load_json, parse_coco_annotator
 from corpus.review import _decide, add, as_utc, default_reviewer, geometry
@@ -232,7 +232,11 @@ def import_coco_annotator(
     files: list[tuple[CaFile, dt.datetime]] = []
     for p in paths:  # parse every file before touching the store
         p = Path(p)
-        ca = parse_coco_annotator(load_json(p), p)
+        data = load_json(p)
+        if isinstance(data, dict) and isinstance(data.get("info"), dict) and data["info"].get("generator") == GENERATOR:
+            raise InvalidInput(p, ["this is a file `corpus export coco-annotator` wrote, not COCO Annotator's export "
+                                   "of the reviewed dataset: import it into COCO Annotator, review, then export there"])
+        ca = parse_coco_annotator(data, p)
         when, how = file_time(p, as_of)
         files.append((ca, when))
         report.files.append((p, when, how))

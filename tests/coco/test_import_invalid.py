@@ -106,3 +106,11 @@ def test_good_file_then_dry_run(store, tmp_path, good_file):
     assert report.counts["deleted"] == 1 and snapshot(store.engine) == before
     import_coco_annotator(store.engine, [good_file])
     assert snapshot(store.engine) != before
+
+
+def test_our_own_review_file_is_refused(store, tmp_path):
+    summary = export_coco_annotator(store.engine, tmp_path / "ca2", store.data_dir)
+    before = snapshot(store.engine)
+    with pytest.raises(InvalidInput, match="not COCO Annotator's export"):
+        import_coco_annotator(store.engine, summary.parts)
+    assert snapshot(store.engine) == before
