@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 from corpus.coco import masks
 from corpus.coco.categories import annotator_names, domain_categories, resolve_domain
 from corpus.coco.images import FilePlacer, file_name, image_select, image_size
-from corpus.coco.writer import JsonObjectWriter, encode
+from corpus.coco.writer import JsonObjectWriter
 from corpus.store.db import session_scope
 from corpus.store.models import Annotation, Image
 
@@ -226,4 +226,4 @@ def export_coco_annotator(
 
 
 __all__ = ["AnnotatorExportOptions", "AnnotatorExportSummary", "export_coco_annotator", "id_color", "color_residue",
-           "exported_polygons", "encode"]
+           "exported_polygons"]
