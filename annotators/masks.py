@@ -21,6 +21,7 @@ __all__ = [
     "polygons_to_rle",
     "crop_to_box",
     "box_of_mask",
+    "band_to_rle",
 ]
 
 
@@ -104,3 +105,30 @@ def box_of_mask(mask: np.ndarray) -> tuple[float, float, float, float] | None:
         return None
     xs = np.flatnonzero(mask.any(axis=0))
     return (float(xs[0]), float(ys[0]), float(xs[-1] + 1), float(ys[-1] + 1))
+
+
+def band_to_rle(patch: np.ndarray, x0: int, y0: int, height: int, width: int) -> dict[str, Any]:
+    """COCO RLE of an image that is empty except for ``patch`` placed at column ``x0``, row ``y0``.
+
+    Same result as ``mask_to_rle`` of the full image, but costs the patch's columns only: run
+    lengths are taken over the patch's column band (column-major, as COCO counts) and the empty
+    columns before and after are added to the first and last runs.
+    """
+    ph, pw = patch.shape
+    band = np.zeros((height, pw), dtype=bool, order="F")
+    band[y0:y0 + ph, :] = patch
+    flat = band.ravel(order="F")
+    change = np.flatnonzero(flat[1:] != flat[:-1]) + 1
+    runs = np.diff(np.concatenate(([0], change, [flat.size]))).tolist() if flat.size else []
+    if flat.size and flat[0]:
+        runs.insert(0, 0)  # COCO runs start with zeros
+    before, after = x0 * height, (width - x0 - pw) * height
+    if not runs:
+        runs = [0]
+    runs[0] += before
+    if len(runs) % 2 == 1:  # ends on a zero run
+        runs[-1] += after
+    elif after:
+        runs.append(after)
+    rle = _coco.frPyObjects({"size": [height, width], "counts": runs}, height, width)
+    return {"size": [height, width], "counts": rle["counts"].decode("ascii")}

@@ -105,7 +105,8 @@ def decode_yolact(
     keep = nms(boxes, scores, class_ids, iou_threshold, max_det)
     boxes, scores, class_ids, coef = boxes[keep], scores[keep], class_ids[keep], coef[keep]
     p_h, p_w, k = proto.shape
-    logits = (proto.reshape(-1, k) @ coef.T.astype(np.float32)).T.reshape(-1, p_h, p_w)
+    # einsum rather than @: OpenBLAS threads fight ONNX Runtime's for the same cores.
+    logits = np.einsum("nk,pk->np", coef.astype(np.float32), proto.reshape(-1, k), optimize=False).reshape(-1, p_h, p_w)
     h, w = image_hw
     out: list[Instance] = []
     for i in range(len(keep)):

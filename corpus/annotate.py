@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -92,7 +93,9 @@ class AnnotateSummary:
     failed: list[tuple[int, str]] = field(default_factory=list)
     per_class: Counter = field(default_factory=Counter)
     per_rule: Counter = field(default_factory=Counter)
-    stage_seconds: dict[str, float] = field(default_factory=lambda: {"decode": 0.0, "model": 0.0, "map": 0.0, "store": 0.0})
+    stage_seconds: dict[str, float] = field(default_factory=lambda: {"decode": 0.0, "wait": 0.0, "model": 0.0, "map": 0.0, "store": 0.0})
+    # decode: time spent decoding (in a prefetch thread, overlapping the model); wait: time the
+    # main loop waited for decoded images.
     seconds: float = 0.0
 
     @property
@@ -220,54 +223,66 @@ def annotate_domain(
     done = 0
     if progress:
         progress(0, len(jobs))
-    for start in range(0, len(jobs), max(1, options.batch_size)):
-        batch = jobs[start:start + options.batch_size]
-        t0 = time.perf_counter()
-        ok_jobs, images = [], []
+    batches = [jobs[i:i + max(1, options.batch_size)] for i in range(0, len(jobs), max(1, options.batch_size))]
+
+    def decode_batch(batch: list[ImageJob]):
+        t = time.perf_counter()
+        ok, imgs, failed = [], [], []
         for job in batch:
             try:
-                images.append(_decode(job, data_dir))
-                ok_jobs.append(job)
+                imgs.append(_decode(job, data_dir))
+                ok.append(job)
             except (OSError, ValueError) as exc:
-                summary.failed.append((job.image_id, str(exc)))
-        t1 = time.perf_counter()
-        results = annotator.annotate(images) if images else []
-        t2 = time.perf_counter()
-        mapped: list[list[tuple[Instance, str | None, str]]] = []
-        for job, instances in zip(ok_jobs, results):
-            kept = []
-            for inst in instances:
-                m = mapper(inst.label, job.harvest_synsets)
-                if m is None:
-                    summary.dropped += 1
-                    continue
-                kept.append((inst, m.synset, m.rule))
-            mapped.append(kept)
-        t3 = time.perf_counter()
-        try:
-            added = _store_batch(engine, annotator, ok_jobs, mapped, class_ids, params, options)
-        except IntegrityError:
-            # Another run stored some of these images meanwhile: its rows stand, ours are rolled back.
-            summary.failed.extend((j.image_id, "annotated concurrently by another run") for j in ok_jobs)
-            added = None
-        t4 = time.perf_counter()
-        if added is not None:
-            summary.annotated += len(ok_jobs)
-            summary.annotations += added
-            for kept in mapped:
-                for inst, synset, rule in kept:
-                    summary.proposals += 1
-                    summary.per_rule[rule] += 1
-                    if synset is None:
-                        summary.unclassified += 1
-                    summary.per_class[class_names.get(synset, UNCLASSIFIED) if synset else UNCLASSIFIED] += 1
-        stages["decode"] += t1 - t0
-        stages["model"] += t2 - t1
-        stages["map"] += t3 - t2
-        stages["store"] += t4 - t3
-        done += len(batch)
-        if progress:
-            progress(done, len(jobs))
+                failed.append((job.image_id, str(exc)))
+        return ok, imgs, failed, time.perf_counter() - t
+
+    # The next batch is decoded in a thread while the model runs on this one (both release the GIL).
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="decode") as pool:
+        pending = pool.submit(decode_batch, batches[0]) if batches else None
+        for bi, batch in enumerate(batches):
+            t0 = time.perf_counter()
+            ok_jobs, images, failed, decode_s = pending.result()
+            pending = pool.submit(decode_batch, batches[bi + 1]) if bi + 1 < len(batches) else None
+            summary.failed.extend(failed)
+            stages["decode"] += decode_s
+            t1 = time.perf_counter()
+            stages["wait"] += t1 - t0
+            results = annotator.annotate(images) if images else []
+            t2 = time.perf_counter()
+            mapped: list[list[tuple[Instance, str | None, str]]] = []
+            for job, instances in zip(ok_jobs, results):
+                kept = []
+                for inst in instances:
+                    m = mapper(inst.label, job.harvest_synsets)
+                    if m is None:
+                        summary.dropped += 1
+                        continue
+                    kept.append((inst, m.synset, m.rule))
+                mapped.append(kept)
+            t3 = time.perf_counter()
+            try:
+                added = _store_batch(engine, annotator, ok_jobs, mapped, class_ids, params, options)
+            except IntegrityError:
+                # Another run stored some of these images meanwhile: its rows stand, ours are rolled back.
+                summary.failed.extend((j.image_id, "annotated concurrently by another run") for j in ok_jobs)
+                added = None
+            t4 = time.perf_counter()
+            if added is not None:
+                summary.annotated += len(ok_jobs)
+                summary.annotations += added
+                for kept in mapped:
+                    for inst, synset, rule in kept:
+                        summary.proposals += 1
+                        summary.per_rule[rule] += 1
+                        if synset is None:
+                            summary.unclassified += 1
+                        summary.per_class[class_names.get(synset, UNCLASSIFIED) if synset else UNCLASSIFIED] += 1
+            stages["model"] += t2 - t1
+            stages["map"] += t3 - t2
+            stages["store"] += t4 - t3
+            done += len(batch)
+            if progress:
+                progress(done, len(jobs))
     summary.seconds = time.perf_counter() - t_start
     return summary
 

@@ -85,3 +85,17 @@ def test_instances_from_arrays_sorts_thresholds_and_crops():
     assert len(instances_from_arrays(boxes, [0.4, 0.8], [1, 0], masks_prob, ["a", "b"], score_threshold=0.5)) == 1
     with pytest.raises(ValueError, match="outside"):
         instances_from_arrays(boxes, [0.4, 0.8], [1, 7], masks_prob, ["a", "b"])
+
+
+@pytest.mark.parametrize("x0,y0,ph,pw", [(0, 0, 61, 83), (5, 3, 10, 7), (0, 10, 20, 1), (82, 60, 1, 1), (10, 0, 61, 20)])
+def test_band_rle_equals_full_image_rle(x0, y0, ph, pw):
+    rng = np.random.default_rng(x0 + y0)
+    patch = rng.random((ph, pw)) > 0.5
+    full = np.zeros((61, 83), dtype=bool)
+    full[y0:y0 + ph, x0:x0 + pw] = patch
+    assert masks.band_to_rle(patch, x0, y0, 61, 83) == masks.mask_to_rle(full)
+    ones = np.ones((ph, pw), bool)
+    full[:] = False
+    full[y0:y0 + ph, x0:x0 + pw] = True
+    assert masks.band_to_rle(ones, x0, y0, 61, 83) == masks.mask_to_rle(full)
+    assert masks.band_to_rle(np.zeros((0, 0), bool), 0, 0, 61, 83) == masks.mask_to_rle(np.zeros((61, 83), bool))

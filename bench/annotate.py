@@ -1,0 +1,171 @@
+"""Benchmark: `corpus annotate` end to end vs the bare ONNX Runtime inference loop.
+
+    python bench/annotate.py [--images 24] [--model ../shared/models/yolov5s-seg.onnx]
+
+Same images, same session, same run:
+
+* baseline: ``session.run`` on each image's ready-made input tensor, nothing else (the model's
+  own inference loop);
+* end to end: ``corpus.annotate.annotate_domain`` on a fresh SQLite store: decode the file ->
+  letterbox -> model -> NMS and masks -> RLE -> ontology mapping -> Proposal, AnnotatedImage,
+  Annotation and ReviewEvent rows.
+
+Prints images/s for both, our overhead as a ratio, and the time per stage per image (measured
+once more stage by stage on the same images). Images: the photos ultralytics ships (bus.jpg,
+zidane.jpg) written out as flipped/resized variants, so every file is decoded for real.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+
+
+def _assets() -> Path:
+    import ultralytics
+
+    return Path(ultralytics.__file__).parent / "assets"
+
+
+def make_images(folder: Path, n: int) -> list[Path]:
+    from annotators.base import load_rgb
+
+    base = [load_rgb(_assets() / "bus.jpg"), load_rgb(_assets() / "zidane.jpg")]
+    paths = []
+    for i in range(n):
+        img = base[i % 2]
+        if (i // 2) % 2:
+            img = img[:, ::-1]
+        scale = (1.0, 0.8, 1.25)[(i // 4) % 3]
+        img = cv2.resize(img, (int(img.shape[1] * scale), int(img.shape[0] * scale)), interpolation=cv2.INTER_AREA)
+        p = folder / f"img{i:03d}.jpg"
+        cv2.imwrite(str(p), cv2.cvtColor(np.ascontiguousarray(img), cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 92])
+        paths.append(p)
+    return paths
+
+
+def make_store(url: str, data: Path, paths: list[Path]) -> None:
+    from corpus.store import models as m
+    from corpus.store.db import make_engine, session_scope, upgrade
+
+    upgrade(url)
+    engine = make_engine(url)
+    with session_scope(engine) as s:
+        dom = m.Domain(name="bench")
+        s.add(dom)
+        s.flush()
+        person = m.OntologyClass(domain_id=dom.id, synset="person.n.01", kind="parent", name="person")
+        player = m.OntologyClass(domain_id=dom.id, synset="tennis_player.n.01", kind="dominant", name="tennis player")
+        s.add_all([person, player])
+        src = m.Source(name="bench")
+        s.add(src)
+        s.flush()
+        q = m.HarvestQuery(class_id=player.id, lang="en", source_id=src.id, query_text="tennis player")
+        s.add(q)
+        s.flush()
+        for i, p in enumerate(paths):
+            img = m.Image(source_id=src.id, source_image_id=p.name, license_code="CC-BY-4.0", status="stored",
+                          local_path=str(p.relative_to(data)), sha1=f"{i:040d}")
+            s.add(img)
+            s.flush()
+            s.add(m.ImageHit(image_id=img.id, query_id=q.id))
+    engine.dispose()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--images", type=int, default=24)
+    ap.add_argument("--batch-size", type=int, default=8)
+    ap.add_argument("--reps", type=int, default=3, help="interleaved repetitions; the best of each is reported")
+    ap.add_argument("--model", default=os.environ.get("CORPUS_TEST_ONNX_MODEL",
+                                                      str(REPO.parent / "shared" / "models" / "yolov5s-seg.onnx")))
+    args = ap.parse_args()
+
+    from annotators.base import load_rgb
+    from annotators.onnx_yolo import OnnxYoloSeg, decode_yolo_seg
+    from annotators.ops import to_nchw
+    from corpus.annotate import AnnotateOptions, annotate_domain
+    from corpus.store.db import make_engine
+
+    model = OnnxYoloSeg(args.model, score_threshold=0.25)
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "data"
+        (data / "img").mkdir(parents=True)
+        paths = make_images(data / "img", args.images)
+        url = f"sqlite:///{tmp}/bench.db"
+        make_store(url, data, paths)
+
+        images = [load_rgb(p) for p in paths]
+        tensors = [to_nchw([model.preprocess(img)[0]]) for img in images]
+        for t in tensors[:2]:  # warm-up
+            model.infer(t)
+
+        def bare() -> float:
+            t0 = time.perf_counter()
+            for t in tensors:
+                model.session.run(model._out_names, {model.input_name: t})
+            return time.perf_counter() - t0
+
+        # The machine may be shared: interleave the two measurements and keep each one's best run.
+        import shutil
+
+        template = Path(tmp) / "bench.db"
+        bare_runs, e2e_runs = [], []
+        for rep in range(args.reps):
+            bare_runs.append(bare())
+            db = Path(tmp) / f"run{rep}.db"
+            shutil.copyfile(template, db)
+            engine = make_engine(f"sqlite:///{db}")
+            t0 = time.perf_counter()
+            summary = annotate_domain(engine, model, "bench", data, AnnotateOptions(batch_size=args.batch_size))
+            e2e_runs.append(time.perf_counter() - t0)
+            engine.dispose()
+            assert summary.annotated == len(paths), summary.failed
+        base, e2e = min(bare_runs), min(e2e_runs)
+
+        # Stage by stage, same images, to attribute the overhead.
+        st = {"decode": 0.0, "letterbox+tensor": 0.0, "inference": 0.0, "nms+masks+rle": 0.0}
+        for p in paths:
+            a = time.perf_counter()
+            img = load_rgb(p)
+            b = time.perf_counter()
+            boxed, lb = model.preprocess(img)
+            x = to_nchw([boxed])
+            c = time.perf_counter()
+            pred, protos = model.infer(x)
+            d = time.perf_counter()
+            decode_yolo_seg(pred[0], protos[0], layout=model.layout, labels=model.labels, lb=lb,
+                            input_hw=model.input_hw, score_threshold=model.score_threshold,
+                            iou_threshold=model.iou_threshold)
+            e = time.perf_counter()
+            st["decode"] += b - a
+            st["letterbox+tensor"] += c - b
+            st["inference"] += d - c
+            st["nms+masks+rle"] += e - d
+
+    n = len(paths)
+    print(f"images: {n} ({', '.join(sorted({f'{im.shape[1]}x{im.shape[0]}' for im in images}))}), "
+          f"model {Path(args.model).name}, batch {args.batch_size}, proposals {summary.proposals}")
+    print(f"bare onnxruntime loop : {n / base:6.2f} images/s  ({1000 * base / n:6.1f} ms/image; runs "
+          f"{', '.join(f'{1000 * r / n:.1f}' for r in bare_runs)})")
+    print(f"  e2e runs (ms/image): {', '.join(f'{1000 * r / n:.1f}' for r in e2e_runs)}")
+    print(f"corpus annotate e2e   : {n / e2e:6.2f} images/s  ({1000 * e2e / n:6.1f} ms/image)")
+    print(f"overhead              : {e2e / base - 1:+.1%} (ratio e2e/bare time {e2e / base:.3f}; goal <= +10 %)")
+    print("annotate_domain stages, last run (ms/image; decode overlaps the model): " + ", ".join(
+        f"{k} {1000 * v / n:.1f}" for k, v in summary.stage_seconds.items()))
+    print("stage by stage (ms/image):        " + ", ".join(f"{k} {1000 * v / n:.1f}" for k, v in st.items()))
+
+
+if __name__ == "__main__":
+    main()
