@@ -243,11 +243,16 @@ def open_proposals(
     min_score: float = 0.0,
     who: str = "system",
 ) -> int:
-    """Turn proposals of the domain that have no annotation yet into pending annotations (one
-    ``create`` event each), so reviewers can decide on them. Returns how many were created."""
-    have = select(Annotation.proposal_id).where(Annotation.proposal_id.is_not(None))
+    """Turn proposals on images that have no annotation yet into pending annotations (one
+    ``create`` event each), so reviewers can decide on them. Returns how many were created.
+
+    Images that already have annotations are left alone, as ``corpus annotate`` does: a second
+    model's proposals there are for comparison (``corpus evaluate``), not more work for reviewers.
+    With several models on a fresh image, name one with ``model_name``."""
+    annotated = select(Annotation.image_id)
     q = (select(Proposal).join(OntologyClass, OntologyClass.id == Proposal.class_id)
-         .where(OntologyClass.domain_id == domain.id, Proposal.score >= min_score, Proposal.id.not_in(have))
+         .where(OntologyClass.domain_id == domain.id, Proposal.score >= min_score,
+                Proposal.image_id.not_in(annotated))
          .order_by(Proposal.id))
     if model_name:
         q = q.where(Proposal.model_name == model_name)

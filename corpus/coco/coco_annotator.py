@@ -73,7 +73,7 @@ class AnnotatorExportOptions:
     statuses: tuple[str, ...] = ("pending",)  # images with at least one such annotation go out
     chunk_images: int = 250
     files: str = "copy"
-    open_proposals: bool = True  # create pending annotations for proposals that have none
+    open_proposals: bool = False  # first create pending annotations on images that have none
     min_score: float = 0.0
 
 

@@ -107,8 +107,9 @@ def coco_annotator_cmd(
                                help="Send images that have annotations with these statuses (comma separated); "
                                "every not-rejected annotation of such an image goes with it."),
     chunk: int = typer.Option(250, "--chunk", min=1, help="Images per part file (COCO Annotator stalls on big files)."),
-    open_proposals: bool = typer.Option(True, "--open-proposals/--no-open-proposals",
-                                        help="First turn proposals without an annotation into pending annotations."),
+    open_proposals: bool = typer.Option(False, "--open-proposals",
+                                        help="First turn proposals on images without annotations into pending "
+                                        "annotations (as `corpus review open`)."),
     min_score: float = typer.Option(0.0, "--min-score", help="With --open-proposals: only proposals scoring at least this."),
     link: bool = typer.Option(False, "--link", help="Hard-link image files instead of copying."),
     symlink: bool = typer.Option(False, "--symlink", help="Symbolically link image files instead of copying."),

@@ -207,8 +207,8 @@ def open_cmd(
     model: Optional[str] = typer.Option(None, "--model", help="Only proposals of this model name."),
     min_score: float = typer.Option(0.0, "--min-score", help="Only proposals scoring at least this."),
 ) -> None:
-    """Turn proposals that have no annotation yet into pending annotations to review.
-    (`corpus export coco-annotator` does this by itself.)
+    """Turn proposals on images that have no annotation yet into pending annotations to review
+    (`corpus annotate` does this for the first model that runs on an image).
 
     Example: corpus review open --domain sport --min-score 0.3
     """

@@ -109,7 +109,15 @@ def test_ambiguous_class_names_need_the_synset(store):
 
 def test_open_proposals_creates_pending_annotations_once(store):
     with session_scope(store.engine) as s:
-        p = m.Proposal(image_id=store.images[0], class_id=store.classes["ball"], detector_label="sports ball",
+        img0 = s.get(m.Image, store.images[0])
+        fresh = m.Image(source_id=img0.source_id, source_image_id="File:new.jpg", sha1="f" * 40, license_code="CC0-1.0",
+                        status="stored", width=80, height=60, local_path=img0.local_path)
+        s.add(fresh)
+        s.flush()
+        # A second model's proposal on an annotated image: for comparison, not for review.
+        s.add(m.Proposal(image_id=store.images[0], class_id=store.classes["ball"], detector_label="sports ball",
+                         model_name="yolo", model_version="v2", score=0.9, bbox_x=1, bbox_y=1, bbox_w=4, bbox_h=4))
+        p = m.Proposal(image_id=fresh.id, class_id=store.classes["ball"], detector_label="sports ball",
                        model_name="yolo", model_version="v2", score=0.3, bbox_x=1, bbox_y=1, bbox_w=4, bbox_h=4)
         s.add(p)
     with session_scope(store.engine) as s:
@@ -119,6 +127,8 @@ def test_open_proposals_creates_pending_annotations_once(store):
         assert rv.open_proposals(s, dom) == 0
         ann = s.scalar(select(m.Annotation).where(m.Annotation.proposal_id == p.id))
         assert ann.status == "pending" and ann.segmentation is None and ann.area == 16
+        ev = s.scalar(select(m.ReviewEvent).where(m.ReviewEvent.annotation_id == ann.id))
+        assert ev.action == "create" and ev.origin == "proposal:yolo"
 
 
 def test_list_lowest_score_first(store):
