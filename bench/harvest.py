@@ -187,7 +187,7 @@ def timed(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, flo
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--images", type=int, default=2000)
-    ap.add_argument("--workers", type=int, default=16, help="our download threads (file_concurrency)")
+    ap.add_argument("--workers", type=int, default=8, help="our download threads (file_concurrency)")
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--skip-img2dataset", action="store_true")
     ap.add_argument("--serve", nargs=2, help=argparse.SUPPRESS)
