@@ -34,6 +34,11 @@ def build_all(
     progress: Callable[[str], None] | None = None,
 ) -> list[BuildResult]:
     specs = load_specs(domains_dir)
+    if not specs:
+        raise ValueError(f"no domain specs (*.toml) in {domains_dir}; add one with `corpus ontology add-domain`")
+    from ontology.wordnet import wordnet
+
+    wordnet()  # fail early, with the download hint, when WordNet or the OMW is missing
     if only:
         unknown = sorted(set(only) - {s.name for s in specs})
         if unknown:

@@ -46,32 +46,27 @@ def wordnet(extended: bool = True) -> Any:
     try:
         wn.ensure_loaded()
         wn.synset("entity.n.01")
-    except LookupError as exc:
+    except LookupError:
         raise WordNetMissing(
             f"WordNet 3.0 was not found by nltk (searched: {_search_path()}).\n{DOWNLOAD_HINT}"
         ) from None
-    try:
-        wn.langs()
-        wn.synset("dog.n.01").lemma_names("fra")
-    except (LookupError, Exception) as exc:
-        if isinstance(exc, LookupError) or "not supported" in str(exc):
-            raise WordNetMissing(
-                f"The Open Multilingual Wordnet (omw-1.4 / omw-2.0) was not found by nltk "
-                f"(searched: {_search_path()}).\n{DOWNLOAD_HINT}"
-            ) from None
-        raise
+    _probe(lambda: wn.synset("dog.n.01").lemma_names("fra"), "The Open Multilingual Wordnet (omw-1.4 / omw-2.0)")
     if extended:
-        try:
-            wn.add_exomw()
-            wn.synset("dog.n.01").lemma_names("deu_wikt")
-        except (LookupError, Exception) as exc:
-            if isinstance(exc, LookupError) or "not supported" in str(exc):
-                raise WordNetMissing(
-                    f"The extended Open Multilingual Wordnet (extended_omw) was not found by nltk "
-                    f"(searched: {_search_path()}).\n{DOWNLOAD_HINT}"
-                ) from None
-            raise
+        _probe(lambda: (wn.add_exomw(), wn.synset("dog.n.01").lemma_names("deu_wikt")),
+               "The extended Open Multilingual Wordnet (extended_omw)")
     return wn
+
+
+def _probe(read: Any, what: str) -> None:
+    """Run ``read``; a missing corpus (LookupError) or language becomes WordNetMissing."""
+    from nltk.corpus.reader.wordnet import WordNetError
+
+    try:
+        read()
+    except (LookupError, WordNetError) as exc:
+        if isinstance(exc, WordNetError) and "not supported" not in str(exc):
+            raise
+        raise WordNetMissing(f"{what} was not found by nltk (searched: {_search_path()}).\n{DOWNLOAD_HINT}") from None
 
 
 def synset(name: str) -> Any:
