@@ -54,6 +54,7 @@ class FetchConfig:
     max_bytes: int = DEFAULT_MAX_BYTES
     max_redirects: int = MAX_REDIRECTS
     retries: int = 2  # after the first attempt, for 429/5xx/timeouts
+    backoff_s: float = 0.5  # first wait without Retry-After; doubles each time
     max_retry_after_s: float = 60.0
 
 
@@ -116,7 +117,7 @@ class Fetcher:
                     raise
                 wait = getattr(exc, "retry_after", None)
                 if wait is None:
-                    wait = 0.5 * 2**attempt
+                    wait = self.config.backoff_s * 2**attempt
                 if wait > self.config.max_retry_after_s:
                     raise
                 attempt += 1

@@ -71,7 +71,9 @@ class HarvestOptions:
     max_pixels: int = DEFAULT_MAX_PIXELS
     max_bytes: int = DEFAULT_MAX_BYTES
     near_dup_bits: int = DEFAULT_NEAR_DUP_BITS
-    retry_failed: int = 3  # attempts in all for a transiently failed download
+    retry_failed: int = 3  # attempts in all (over runs) for a transiently failed download
+    download_retries: int = 2  # within a run, after the first attempt (429, 5xx, timeouts)
+    retry_backoff_s: float = 0.5
     dry_run: bool = False
     fsync: bool = True
     commit_every: int = 64  # images per transaction ...
@@ -471,7 +473,8 @@ class _Harvest:
         for name in self.sources:
             s = self.settings.sources.get(name)
             n = max(1, s.file_concurrency if s else 2)
-            cfg = FetchConfig(self.settings.user_agent, timeout_s=s.timeout_s if s else 30.0, max_bytes=self.opt.max_bytes)
+            cfg = FetchConfig(self.settings.user_agent, timeout_s=s.timeout_s if s else 30.0, max_bytes=self.opt.max_bytes,
+                              retries=self.opt.download_retries, backoff_s=self.opt.retry_backoff_s)
             for i in range(n):
                 t = threading.Thread(target=self._worker, args=(name, cfg, limiter), name=f"dl-{name}-{i}", daemon=True)
                 self.threads.append(t)

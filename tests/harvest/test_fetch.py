@@ -16,7 +16,7 @@ UA = "mic-corpus-test/1.0"
 
 @pytest.fixture
 def fetcher():
-    f = Fetcher(FetchConfig(UA, timeout_s=5, max_bytes=200_000, retries=2, max_retry_after_s=2))
+    f = Fetcher(FetchConfig(UA, timeout_s=5, max_bytes=200_000, retries=2, max_retry_after_s=2, backoff_s=0.01))
     yield f
     f.close()
 

@@ -16,7 +16,7 @@ from corpus.harvest.run import HarvestOptions, ProgressSink, harvest
 from corpus.store.models import HarvestQuery, HarvestRun, Image, ImageHit
 from tests.harvest.support import Item, LocalSource, make_bomb, make_jpeg, serve_image
 
-OPTS = HarvestOptions("sport", languages=("en",), per_class=100, per_page=10)
+OPTS = HarvestOptions("sport", languages=("en",), per_class=100, per_page=10, retry_backoff_s=0.01)
 
 
 def images(engine) -> list[Image]:
