@@ -72,7 +72,9 @@ def _rewrite(obj, mapping):
     return mapping.get(obj, obj) if isinstance(obj, str) else obj
 
 
-def test_harvest_through_the_real_clients(db_url, engine, tmp_path, httpserver):
+def replay_apis(httpserver, delay_s: float = 0.0):
+    """Recorded Commons and Openverse answers, their file URLs pointing at real JPEGs on
+    ``httpserver``; returns (env for the CLI, the Commons answer)."""
     base = httpserver.url_for("/").rstrip("/")
     commons = json.loads((FIXTURES / "commons_search_fv2_page1.json").read_text())
     commons.pop("continue", None)  # one page: the query is exhausted after it
@@ -81,17 +83,22 @@ def test_harvest_through_the_real_clients(db_url, engine, tmp_path, httpserver):
     for i, page in enumerate(commons["query"]["pages"]):
         ii = page["imageinfo"][0]
         mapping[ii["thumburl"]] = f"{base}/files/c{i}.jpg"
-        serve_image(httpserver, f"/files/c{i}.jpg", make_jpeg(300 + i, (1024, 576)))
+        serve_image(httpserver, f"/files/c{i}.jpg", make_jpeg(300 + i, (1024, 576)), delay_s=delay_s)
     for i, res in enumerate(openverse["results"]):
         mapping[res["url"]] = f"{base}/files/o{i}.jpg"
     # Openverse's first result is the same picture as Commons' first (it aggregates Commons).
-    serve_image(httpserver, "/files/o0.jpg", make_jpeg(300, (1024, 576)))
-    serve_image(httpserver, "/files/o1.jpg", make_jpeg(400, (800, 600)))
+    serve_image(httpserver, "/files/o0.jpg", make_jpeg(300, (1024, 576)), delay_s=delay_s)
+    serve_image(httpserver, "/files/o1.jpg", make_jpeg(400, (800, 600)), delay_s=delay_s)
     commons, openverse = _rewrite(commons, mapping), _rewrite(openverse, mapping)
     openverse["page_count"] = 1
     httpserver.expect_request("/w/api.php").respond_with_json(commons)
     httpserver.expect_request("/v1/images/").respond_with_json(openverse)
     env = {"CORPUS_COMMONS_BASE_URL": f"{base}/w/api.php", "CORPUS_OPENVERSE_BASE_URL": f"{base}/v1"}
+    return env, commons
+
+
+def test_harvest_through_the_real_clients(db_url, engine, tmp_path, httpserver):
+    env, commons = replay_apis(httpserver)
 
     r = invoke(db_url, tmp_path, "--domain", "sport", "--classes", "tennis_player.n.01", "--languages", "en",
                "--license-policy", "any-open", env=env)

@@ -90,3 +90,38 @@ def test_sigkill_then_rerun_leaves_a_consistent_complete_store(repo_root, engine
     assert_store_consistent(engine, data_dir)
     leftovers = [p for p in data_dir.rglob(".tmp-*")]
     assert leftovers == []
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_cleanly_and_marks_the_run_interrupted(repo_root, engine, db_url, tmp_path, slow_server):
+    from corpus.store.models import HarvestRun
+    from tests.harvest.test_cli import replay_apis
+
+    env, _ = replay_apis(slow_server, delay_s=3.0)
+    cmd = [sys.executable, "cli.py", "--db", db_url, "--data-dir", str(tmp_path / "data"), "harvest",
+           "--domain", "sport", "--classes", "tennis_player.n.01", "--languages", "en", "--license-policy", "any-open"]
+    proc = subprocess.Popen(cmd, cwd=repo_root, env={**os.environ, **env}, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    # The server logs a request when it has answered: the searches are answered at once, the
+    # downloads they start take 3 s each.
+    while len(slow_server.log) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 130, (out, err)
+    assert "interrupted" in out + err and "Traceback" not in err
+    assert not any(req.path.startswith("/files") for req, _ in slow_server.log[:2])
+    with Session(engine) as s:
+        assert s.scalar(select(HarvestRun.status)) == "interrupted"
+    assert_store_consistent(engine, tmp_path / "data")
+
+    slow_server.clear()
+    env, _ = replay_apis(slow_server)  # same answers, now without the delay
+    proc = subprocess.run(cmd, cwd=repo_root, env={**os.environ, **env}, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    with Session(engine) as s:
+        assert s.scalars(select(HarvestRun.status).order_by(HarvestRun.id)).all() == ["interrupted", "done"]
+        assert len(s.scalars(select(Image).where(Image.status == "stored")).all()) == 3
+    assert_store_consistent(engine, tmp_path / "data")
