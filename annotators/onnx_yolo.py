@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import ast
 import os
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -182,6 +184,7 @@ class OnnxYoloSeg:
         self.max_det = max_det
         self.device = device
         self.name = f"onnx-yolo-{self.layout}:{path.stem}"
+        self.infer_seconds = 0.0
         self.version = file_hash(path)
 
     @property
@@ -193,21 +196,36 @@ class OnnxYoloSeg:
         return letterbox(image, self.input_hw)
 
     def infer(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        t0 = time.perf_counter()
         pred, protos = self.session.run(self._out_names, {self.input_name: batch})
+        # Time inside onnxruntime, so a caller can tell the model's share from ours (bench/annotate.py).
+        self.infer_seconds += time.perf_counter() - t0
         if self._channels_first:
             pred = pred.transpose(0, 2, 1)
         return pred, protos
 
+    def _decode(self, pred: np.ndarray, protos: np.ndarray, lb) -> list[Instance]:
+        return decode_yolo_seg(pred, protos, layout=self.layout, labels=self.labels, lb=lb, input_hw=self.input_hw,
+                               score_threshold=self.score_threshold, iou_threshold=self.iou_threshold,
+                               max_det=self.max_det)
+
     def annotate(self, images: Sequence[np.ndarray]) -> list[list[Instance]]:
-        prepared = [self.preprocess(img) for img in images]
-        results: list[list[Instance]] = []
-        step = len(prepared) if self.batchable else 1
-        for start in range(0, len(prepared), max(step, 1)):
-            chunk = prepared[start:start + step]
-            pred, protos = self.infer(to_nchw([p[0] for p in chunk]))
-            for j, (_, lb) in enumerate(chunk):
-                results.append(decode_yolo_seg(
-                    pred[j], protos[j], layout=self.layout, labels=self.labels, lb=lb, input_hw=self.input_hw,
-                    score_threshold=self.score_threshold, iou_threshold=self.iou_threshold, max_det=self.max_det,
-                ))
-        return results
+        if not images:
+            return []
+        step = len(images) if self.batchable else 1
+        chunks = [list(images[i:i + step]) for i in range(0, len(images), step)]
+
+        def prepare(chunk: list[np.ndarray]):
+            boxed = [self.preprocess(img) for img in chunk]
+            return to_nchw([b[0] for b in boxed]), [b[1] for b in boxed]
+
+        # Letterboxing and mask decoding run in a helper thread, overlapping onnxruntime's work
+        # on the next/previous chunk (OpenCV, numpy and onnxruntime all release the GIL).
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="yolo-pre-post") as pool:
+            prepared = [pool.submit(prepare, c) for c in chunks]
+            decoded = []
+            for fut in prepared:
+                x, lbs = fut.result()
+                pred, protos = self.infer(x)
+                decoded.extend(pool.submit(self._decode, pred[j], protos[j], lb) for j, lb in enumerate(lbs))
+            return [f.result() for f in decoded]
