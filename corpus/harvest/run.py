@@ -32,9 +32,9 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -1001,7 +1001,6 @@ def harvest(engine: Engine, settings: Settings, sources: Mapping[str, Source], o
     stop = stop or threading.Event()
     t_start = time.monotonic()
     h = _Harvest(engine, settings, sources, options, progress, stop)
-    h.run_id = None
     if options.dry_run:
         with Session(engine, expire_on_commit=False) as s:
             if s.scalar(select(Domain.id).where(Domain.name == options.domain)) is None:
@@ -1087,6 +1086,3 @@ def _params(options: HarvestOptions, sources: Mapping[str, Source]) -> dict[str,
     p["sources"] = list(sources)
     return p
 
-
-def stored_count(session: Session) -> int:
-    return session.scalar(select(func.count()).select_from(Image).where(Image.status == "stored")) or 0

@@ -4,7 +4,6 @@ and a real SQLite store."""
 
 from __future__ import annotations
 
-import copy
 import json
 from pathlib import Path
 

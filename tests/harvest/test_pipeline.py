@@ -6,7 +6,6 @@ import io
 import threading
 from pathlib import Path
 
-import pytest
 from PIL import Image as PILImage
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -166,8 +165,6 @@ def test_same_image_at_two_sources_is_one_row_with_two_hits(engine, seeded, hset
 
 
 def test_same_item_from_two_queries_is_fetched_once(engine, seeded, hsettings, httpserver, api, tmp_path):
-    from tests.harvest.support import seed_domain  # noqa: F401
-
     items = publish(httpserver, api, "alpha", "tennis player", 3)
     api.add("alpha", "тенисист", items)
     rep = harvest(engine, hsettings, {"alpha": alpha(httpserver, api)}, HarvestOptions("sport"))
@@ -184,8 +181,7 @@ def test_near_duplicate_is_rejected_and_points_at_the_first(engine, seeded, hset
     serve_image(httpserver, "/img/first.jpg", first)
     serve_image(httpserver, "/img/again.jpg", buf.getvalue())
     api.add("alpha", "tennis player", [Item("first", "/img/first.jpg"), Item("again", "/img/again.jpg")])
-    hs = hsettings.__class__(**{**hsettings.__dict__})
-    rep = harvest(engine, hs, {"alpha": alpha(httpserver, api)}, OPTS)
+    rep = harvest(engine, hsettings, {"alpha": alpha(httpserver, api)}, OPTS)
     by_id = {i.source_image_id: i for i in images(engine)}
     kept = [i for i in by_id.values() if i.status == "stored"]
     dup = [i for i in by_id.values() if i.status == "rejected"]
