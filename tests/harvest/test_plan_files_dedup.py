@@ -1,0 +1,90 @@
+"""Query planning, content-addressed files and the dedup indexes (pure parts)."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from corpus.harvest import files
+from corpus.harvest.dedup import PhashIndex, Sha1Index
+from corpus.harvest.plan import ClassSpec, plan_queries, query_text, select_classes
+
+
+class Lang:
+    def __init__(self, name, codes):
+        self.name, self.codes = name, codes
+
+    def search_language(self, lang):
+        return self.codes.get(lang) if self.codes is not None else ""
+
+
+CLASSES = [
+    ClassSpec("tennis_player.n.01", "tennis player", "dominant",
+              {"en": ("tennis_player",), "fr": ("joueur_de_tennis", "tennis_player"), "bg": ("тенисист", "тенисистка", "x")}, 1),
+    ClassSpec("racket.n.04", "racket", "attribute", {"en": ("racket", "racquet")}, 2),
+    ClassSpec("athlete.n.01", "athlete", "parent", {"en": ("athlete",)}, 3),
+]
+
+
+def test_plan_per_class_language_and_source():
+    sources = {"any": Lang("any", None), "en_only": Lang("en_only", {"en": "en"}), "locales": Lang("l", {"fr": "fr-FR", "en": "en-US"})}
+    plan = plan_queries(select_classes(CLASSES), sources, ["en", "fr", "bg"], max_lemmas=2)
+    got = [(p.synset, p.source, p.lang, p.source_lang, p.text) for p in plan]
+    assert ("athlete.n.01", "any", "en", "", "athlete") not in got  # parents are not harvested by default
+    tennis_any = [(lang, t) for s, src, lang, _, t in got if s == "tennis_player.n.01" and src == "any"]
+    # The same text in two languages is one query at a source that takes any language.
+    assert tennis_any == [("en", "tennis player"), ("fr", "joueur de tennis"), ("bg", "тенисист"), ("bg", "тенисистка")]
+    tennis_loc = [(lang, code, t) for s, src, lang, code, t in got if s == "tennis_player.n.01" and src == "locales"]
+    assert tennis_loc == [("en", "en-US", "tennis player"), ("fr", "fr-FR", "joueur de tennis"), ("fr", "fr-FR", "tennis player")]
+    assert [t for s, src, *_, t in got if src == "en_only"] == ["tennis player", "racket", "racquet"]
+
+
+def test_select_classes_by_name_or_synset_and_unknown_names():
+    assert [c.synset for c in select_classes(CLASSES, ["Athlete", "racket.n.04"])] == ["athlete.n.01", "racket.n.04"]
+    with pytest.raises(ValueError, match="unknown class.*nope"):
+        select_classes(CLASSES, ["nope"])
+
+
+def test_query_text_normalises_lemmas():
+    assert query_text(" table_tennis  player ") == "table tennis player"
+
+
+def test_relative_path_is_content_addressed_and_validated():
+    sha = "ab" * 20
+    assert files.relative_path(sha, "jpg") == f"images/ab/ab/{sha}.jpg"
+    with pytest.raises(ValueError):
+        files.relative_path("../../etc/passwd", "jpg")
+
+
+def test_write_atomic_and_clean(tmp_path):
+    sha = "cd" * 20
+    rel = files.relative_path(sha, "png")
+    p = files.write_atomic(tmp_path, rel, b"data")
+    assert p.read_bytes() == b"data" and not [n for n in os.listdir(p.parent) if n.startswith(files.TMP_PREFIX)]
+    (p.parent / ".tmp-x").write_bytes(b"partial")
+    orphan = tmp_path / files.relative_path("ef" * 20, "jpg")
+    orphan.parent.mkdir(parents=True)
+    orphan.write_bytes(b"o")
+    rep = files.clean(tmp_path, {rel})
+    assert (rep.temp_files, rep.orphans) == (1, 1)
+    assert p.exists() and not orphan.exists()
+
+
+def test_phash_index_finds_the_nearest_within_the_radius():
+    ix = PhashIndex(capacity=2)
+    base = 0x0F0F_0F0F_F0F0_F0F0
+    for i in range(100):  # far from base (24 bits or more); the index grows past its capacity
+        ix.add(base ^ (0xFFFFFF << (i % 40)), 1000 + i)
+    ix.add(base, 7)
+    assert ix.nearest(base ^ 0b111, 8) == (7, 3)
+    assert ix.nearest(base ^ 0x1FF, 8) is None  # 9 bits from base, 15+ from the others
+    assert len(ix) == 101
+    assert PhashIndex().nearest(base, 8) is None
+
+
+def test_sha1_index_keeps_the_first_id():
+    ix = Sha1Index()
+    ix.add("a" * 40, 1)
+    ix.add("a" * 40, 2)
+    assert ix.get("a" * 40) == 1 and "a" * 40 in ix and len(ix) == 1
