@@ -5,17 +5,25 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
+from pathlib import Path
+from typing import Optional
+
 from corpus.commands.common import console, state
 from corpus.store.models import REVIEW_STATUSES
 
 
 def register(app: typer.Typer) -> None:
     @app.command("status")
-    def status_cmd() -> None:
+    def status_cmd(
+        charts: Optional[Path] = typer.Option(
+            None, "--charts", metavar="DIR",
+            help="Also draw PNG charts into DIR: images per class for each domain, images per license.",
+        ),
+    ) -> None:
         """Print a table of classes, stored images, proposals and annotations per review status,
         for every domain in the store.
 
-        Example: corpus status
+        Examples: corpus status; corpus status --charts charts/
         """
         from corpus.store.db import safe_url, session_scope
         from corpus.store.queries import domain_status
@@ -31,3 +39,21 @@ def register(app: typer.Typer) -> None:
         if not rows:
             console.print("The store is empty: run `corpus ontology load` then `corpus harvest --domain sport`.")
         console.print(table)
+        if charts is not None:
+            for path in draw_charts(charts, [r.domain for r in rows]):
+                console.print(f"chart: {path}")
+
+
+def draw_charts(out_dir: Path, domains: list[str]) -> list[Path]:
+    from corpus.charts import bar_chart
+    from corpus.store.db import session_scope
+    from corpus.store.queries import images_per_class, images_per_license
+
+    paths = []
+    with session_scope(state.engine()) as session:
+        for dom in domains:
+            paths.append(bar_chart(images_per_class(session, dom), f"Stored images per class: {dom}",
+                                   "images", out_dir / f"classes-{dom}.png"))
+        paths.append(bar_chart(images_per_license(session), "Stored images per license", "images",
+                               out_dir / "licenses.png"))
+    return paths

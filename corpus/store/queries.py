@@ -47,3 +47,32 @@ def domain_status(session: Session) -> list[DomainStatus]:
         ).all()
         out.append(DomainStatus(dom.name, n_classes or 0, n_images or 0, n_props or 0, {s: n for s, n in rows}))
     return out
+
+
+def images_per_class(session: Session, domain: str) -> list[tuple[str, int]]:
+    """Stored images per class of ``domain`` (an image found for two classes counts for both)."""
+    rows = session.execute(
+        select(OntologyClass.name, func.count(func.distinct(Image.id)))
+        .join(Domain, Domain.id == OntologyClass.domain_id)
+        .join(HarvestQuery, HarvestQuery.class_id == OntologyClass.id)
+        .join(ImageHit, ImageHit.query_id == HarvestQuery.id)
+        .join(Image, Image.id == ImageHit.image_id)
+        .where(Domain.name == domain, Image.status == "stored")
+        .group_by(OntologyClass.name)
+    ).all()
+    return sorted(((name, n) for name, n in rows), key=lambda r: (-r[1], r[0]))
+
+
+def images_per_license(session: Session, domain: str | None = None) -> list[tuple[str, int]]:
+    """Stored images per normalised license code, optionally for one domain."""
+    q = select(Image.license_code, func.count(func.distinct(Image.id))).where(Image.status == "stored")
+    if domain is not None:
+        q = (
+            q.join(ImageHit, ImageHit.image_id == Image.id)
+            .join(HarvestQuery, HarvestQuery.id == ImageHit.query_id)
+            .join(OntologyClass, OntologyClass.id == HarvestQuery.class_id)
+            .join(Domain, Domain.id == OntologyClass.domain_id)
+            .where(Domain.name == domain)
+        )
+    rows = session.execute(q.group_by(Image.license_code)).all()
+    return sorted(((code, n) for code, n in rows), key=lambda r: (-r[1], r[0]))

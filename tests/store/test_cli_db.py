@@ -57,3 +57,26 @@ def test_console_script_help_runs_in_a_fresh_process():
     out = subprocess.run([sys.executable, "-m", "cli", "--help"], capture_output=True, text=True, check=True).stdout
     for group in ("db", "status", "ontology", "harvest", "annotate", "review", "export", "import", "evaluate"):
         assert group in out
+
+
+def test_status_draws_class_and_license_charts(db_url, tmp_path):
+    from PIL import Image as PILImage
+
+    from corpus.store.db import session_scope
+    from corpus.store.queries import images_per_class, images_per_license
+
+    eng = make_engine(db_url)
+    with Session(eng) as s:
+        fill(s)
+    with session_scope(eng) as s:
+        assert images_per_class(s, "sport") == [("tennis player", 1)]
+        assert images_per_license(s) == [("CC-BY-SA-4.0", 1)]
+        assert images_per_license(s, "sport") == [("CC-BY-SA-4.0", 1)]
+        assert images_per_license(s, "arts") == []
+    eng.dispose()
+    out = tmp_path / "charts"
+    r = runner.invoke(app, ["--db", db_url, "status", "--charts", str(out)])
+    assert r.exit_code == 0, r.output
+    for name in ("classes-sport.png", "licenses.png"):
+        with PILImage.open(out / name) as im:
+            assert im.format == "PNG" and im.width > 400
