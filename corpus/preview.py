@@ -44,7 +44,12 @@ class PreviewItem:
 
     @property
     def caption(self) -> str:
-        name = self.class_name if self.class_name == self.detector_label else f"{self.class_name} ({self.detector_label})"
+        if self.class_name == UNCLASSIFIED:
+            name = f"{self.detector_label} (no class)"
+        elif self.class_name == self.detector_label:
+            name = self.class_name
+        else:
+            name = f"{self.class_name} ({self.detector_label})"
         return f"{name} {self.score:.2f}"
 
 
