@@ -7,9 +7,10 @@ for, in this order:
 1. ``harvest``: a harvest class ``C`` of the image that *is* the detected synset ``S`` or a
    hyponym of it (``S`` in ``C``'s hypernym closure): a ``person`` in an image harvested for
    ``tennis_player.n.01`` becomes a tennis player. The most specific such ``C`` wins.
-2. ``attribute``: an attribute class of the domain that is ``S`` or a hyponym of ``S``
-   (``sports ball`` -> ``ball.n.01`` -> ``tennis_ball.n.01``); exact matches first, then the
-   attributes of the image's harvest classes; an ambiguous choice falls through.
+2. ``attribute``: an attribute class of the domain that is ``S`` (``tennis racket``), or a
+   hyponym of ``S`` that is an attribute of the image's harvest class (``sports ball`` ->
+   ``ball.n.01`` -> ``tennis_ball.n.01`` in a tennis player image, not in a footballer image);
+   an ambiguous choice falls through.
 3. ``exact``: a domain class that is ``S`` itself (any kind).
 4. ``parent``: the most specific domain class that ``S`` belongs to (a hypernym of ``S``), only
    under the ``keep`` policy;
@@ -108,9 +109,12 @@ def map_synset(
     if exact:
         return Mapped(exact[0].synset, "attribute")
     if attrs:
+        # A more specific attribute (tennis_ball for "sports ball") only where it belongs: an
+        # attribute of the image's harvest class, or one that belongs to no class in particular.
         harvest = _synsets(c.synset for c in harvest_classes)
-        related = [c for c in attrs if _synsets(getattr(c, "attribute_of", None)) & harvest]
-        pick = related if related else attrs
+        pick = [c for c in attrs if _synsets(getattr(c, "attribute_of", None)) & harvest]
+        if not pick:
+            pick = [c for c in attrs if not _synsets(getattr(c, "attribute_of", None))]
         if len(pick) == 1:
             return Mapped(pick[0].synset, "attribute")
 

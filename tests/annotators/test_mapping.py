@@ -48,8 +48,13 @@ def test_ambiguous_ball_falls_back_to_the_parent_or_is_dropped():
     assert map_synset("ball.n.01", BALL_UP, [PERSON], DOMAIN, policy="drop") is None
 
 
-def test_a_single_attribute_hyponym_is_used_without_a_harvest_link():
-    assert map_synset("ball.n.01", BALL_UP, [], [PERSON, TENNIS_BALL]) == Mapped("tennis_ball.n.01", "attribute")
+def test_a_hyponym_attribute_needs_a_link_to_the_harvest_class():
+    # the only ball in the domain is the tennis ball: not what a ball in a footballer image is
+    domain = [PERSON, FOOTBALLER, TENNIS_BALL, EQUIPMENT]
+    assert map_synset("ball.n.01", BALL_UP, [FOOTBALLER], domain) == Mapped("game_equipment.n.01", "parent")
+    assert map_synset("ball.n.01", BALL_UP, [FOOTBALLER], domain[:3]) == Mapped(None, "unmapped")
+    loose = ClassInfo("tennis_ball.n.01", "attribute", BALL_UP | {"ball.n.01"})  # attribute of no class
+    assert map_synset("ball.n.01", BALL_UP, [FOOTBALLER], [FOOTBALLER, loose]) == Mapped("tennis_ball.n.01", "attribute")
 
 
 def test_person_elsewhere_is_kept_under_the_exact_class():
@@ -117,3 +122,19 @@ def test_mapper_accepts_ontology_package_objects():
         category_id=1,
     )
     assert map_synset("person.n.01", PERSON_UP, [c], [c]) == Mapped("tennis_player.n.01", "harvest")
+
+
+def test_real_sport_ontology():
+    ontology = pytest.importorskip("ontology")
+    try:
+        sport = ontology.load_domain("sport")
+    except LookupError:
+        pytest.skip("the sport ontology is not built in ontology/data")
+    if "tennis_player.n.01" not in sport or "tennis_racket.n.01" not in sport:
+        pytest.skip("this build of the sport ontology has no tennis classes")
+    mapper = LabelMapper(sport.classes)
+    assert mapper("person", {"tennis_player.n.01"}) == Mapped("tennis_player.n.01", "harvest")
+    assert mapper("tennis racket", {"tennis_player.n.01"}) == Mapped("tennis_racket.n.01", "attribute")
+    if "tennis_ball.n.01" in sport:
+        assert mapper("sports ball", {"tennis_player.n.01"}) == Mapped("tennis_ball.n.01", "attribute")
+    assert mapper("bus", {"tennis_player.n.01"}).rule in ("parent", "unmapped")
