@@ -14,6 +14,7 @@ from pycocotools import mask as _coco
 
 __all__ = [
     "mask_to_rle",
+    "coco_rle",
     "rle_to_mask",
     "rle_area",
     "rle_to_bbox",
@@ -34,7 +35,7 @@ def mask_to_rle(mask: np.ndarray) -> dict[str, Any]:
     return {"size": [int(rle["size"][0]), int(rle["size"][1])], "counts": rle["counts"].decode("ascii")}
 
 
-def _coco_rle(rle: dict[str, Any]) -> dict[str, Any]:
+def coco_rle(rle: dict[str, Any]) -> dict[str, Any]:
     counts = rle["counts"]
     h, w = (int(v) for v in rle["size"])
     if isinstance(counts, list):  # uncompressed RLE (COCO iscrowd files)
@@ -47,16 +48,16 @@ def rle_to_mask(rle: dict[str, Any]) -> np.ndarray:
     with warnings.catch_warnings():
         # pycocotools' Cython decode trips numpy 2's __array__(copy=) deprecation; harmless.
         warnings.simplefilter("ignore", DeprecationWarning)
-        return _coco.decode(_coco_rle(rle)).astype(bool)
+        return _coco.decode(coco_rle(rle)).astype(bool)
 
 
 def rle_area(rle: dict[str, Any]) -> float:
-    return float(_coco.area(_coco_rle(rle)))
+    return float(_coco.area(coco_rle(rle)))
 
 
 def rle_to_bbox(rle: dict[str, Any]) -> tuple[float, float, float, float]:
     """Tight COCO ``[x, y, w, h]`` box of an RLE mask (zeros for an empty mask)."""
-    x, y, w, h = _coco.toBbox(_coco_rle(rle)).tolist()
+    x, y, w, h = _coco.toBbox(coco_rle(rle)).tolist()
     return (float(x), float(y), float(w), float(h))
 
 

@@ -1,4 +1,4 @@
-"""COCO segmentation conversions: polygons <-> RLE, boxes and areas (pycocotools + OpenCV).
+"""COCO segmentation conversions: polygons <-> RLE, boxes and areas.
 
 Segmentation in COCO is either a list of polygons ``[[x1, y1, x2, y2, ...], ...]`` or an RLE
 ``{"size": [h, w], "counts": str | list[int]}``. pycocotools reads both; COCO Annotator reads
@@ -11,6 +11,10 @@ from typing import Any, Sequence
 
 import numpy as np
 from pycocotools import mask as mask_utils
+
+# One codec for the whole project: the annotators' mask module; this one adds the COCO-file view
+# (polygons or RLE, validation, boxes from polygons, IoU, tolerant comparison).
+from annotators import masks as amasks
 
 Polygons = list[list[float]]
 
@@ -39,39 +43,21 @@ def box_polygon(x: float, y: float, w: float, h: float) -> Polygons:
 def to_rle(seg: Any, height: int, width: int) -> dict[str, Any]:
     """Compressed RLE with ``counts`` as str (JSON-safe), from polygons or any RLE."""
     if is_rle(seg):
-        counts = seg["counts"]
-        if isinstance(counts, list):  # uncompressed RLE
-            rle = mask_utils.frPyObjects(seg, *seg["size"])
-        else:
-            rle = {"size": list(seg["size"]), "counts": counts.encode() if isinstance(counts, str) else counts}
-    elif is_polygons(seg):
-        rle = mask_utils.merge(mask_utils.frPyObjects(seg, height, width))
-    else:
-        raise ValueError(f"not a COCO segmentation: {str(seg)[:80]}")
-    counts = rle["counts"]
-    return {"size": [int(v) for v in rle["size"]], "counts": counts.decode("ascii") if isinstance(counts, bytes) else counts}
-
-
-def _rle_for_pycoco(rle: dict[str, Any]) -> dict[str, Any]:
-    counts = rle["counts"]
-    return {"size": rle["size"], "counts": counts.encode("ascii") if isinstance(counts, str) else counts}
+        if isinstance(seg["counts"], str):
+            return {"size": [int(v) for v in seg["size"]], "counts": seg["counts"]}
+        return amasks.mask_to_rle(amasks.rle_to_mask(seg))
+    if is_polygons(seg):
+        return amasks.polygons_to_rle(seg, height, width)
+    raise ValueError(f"not a COCO segmentation: {str(seg)[:80]}")
 
 
 def decode(seg: Any, height: int, width: int) -> np.ndarray:
-    return mask_utils.decode(_rle_for_pycoco(to_rle(seg, height, width)))
+    return amasks.rle_to_mask(to_rle(seg, height, width)).astype(np.uint8)
 
 
 def mask_to_polygons(mask: np.ndarray, min_points: int = 3) -> Polygons:
     """Outer contours of a binary mask as COCO polygons (holes are lost, as in COCO Annotator)."""
-    import cv2
-
-    contours, _ = cv2.findContours(np.ascontiguousarray(mask, dtype=np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-    polys: Polygons = []
-    for c in contours:
-        if len(c) < min_points:
-            continue
-        polys.append([float(v) for v in c.reshape(-1)])
-    return polys
+    return amasks.mask_to_polygons(mask, min_area=0.0)
 
 
 def to_polygons(seg: Any, height: int, width: int) -> Polygons:
@@ -85,7 +71,7 @@ def to_polygons(seg: Any, height: int, width: int) -> Polygons:
 
 
 def area(seg: Any, height: int, width: int) -> float:
-    return float(mask_utils.area(_rle_for_pycoco(to_rle(seg, height, width))))
+    return amasks.rle_area(to_rle(seg, height, width))
 
 
 def bbox(seg: Any, height: int, width: int) -> list[float]:
@@ -94,12 +80,12 @@ def bbox(seg: Any, height: int, width: int) -> list[float]:
         xs = [v for p in seg for v in p[0::2]]
         ys = [v for p in seg for v in p[1::2]]
         return [float(min(xs)), float(min(ys)), float(max(xs) - min(xs)), float(max(ys) - min(ys))]
-    return [float(v) for v in mask_utils.toBbox(_rle_for_pycoco(to_rle(seg, height, width)))]
+    return list(amasks.rle_to_bbox(to_rle(seg, height, width)))
 
 
 def iou(a: Any, b: Any, height: int, width: int) -> float:
     """Mask IoU of two segmentations on an image of the given size."""
-    ra, rb = _rle_for_pycoco(to_rle(a, height, width)), _rle_for_pycoco(to_rle(b, height, width))
+    ra, rb = (amasks.coco_rle(to_rle(x, height, width)) for x in (a, b))
     return float(mask_utils.iou([ra], [rb], [0])[0][0])
 
 
