@@ -101,6 +101,11 @@ def redact_url(url: str | httpx.URL, secret_params: Iterable[str] = SECRET_PARAM
     return urlunsplit(parts._replace(query=urlencode(query, safe="*|,:")))
 
 
+def _brief(url: str, limit: int = 100) -> str:
+    """A URL short enough for a one-line message (Commons' search URLs run to 500 characters)."""
+    return url if len(url) <= limit else url[: limit - 1] + "…"
+
+
 def parse_retry_after(value: str | None, now: float) -> float | None:
     """Seconds to wait from a ``Retry-After`` header: delta-seconds or an HTTP date."""
     if value is None:
@@ -357,7 +362,7 @@ class PoliteClient:
                 self.cache.put(cache_key, body)
             return body
 
-        raise SourceError(f"{self.name}: giving up on {shown} after {attempts} attempt(s): {last_problem}")
+        raise SourceError(f"{self.name}: giving up on {_brief(shown)} after {attempts} attempt(s): {last_problem}")
 
     def _server_wait(self, response: httpx.Response, status: int) -> float | None:
         """How long the server asks us to wait, from its headers (None: it does not say)."""
@@ -402,7 +407,7 @@ class PoliteClient:
                     f"{self.name}: {shown} asks us to wait {wait:.0f} s ({problem}), more than "
                     f"max_retry_after_s={self.settings.max_retry_after_s:.0f} s; try again later"
                 )
-        log.warning("%s: %s on %s; retry %d in %.1f s", self.name, problem, shown, attempt + 1, wait)
+        log.warning("%s: %s on %s; retry %d in %.1f s", self.name, problem, _brief(shown), attempt + 1, wait)
         if server_wait is not None:
             self.limiter.hold_off(wait)  # the server's wait applies to every thread using this source
         self._sleep(wait)
