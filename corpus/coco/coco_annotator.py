@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import zlib
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -34,7 +35,7 @@ from sqlalchemy.orm import Session
 
 from corpus.coco import masks
 from corpus.coco.categories import annotator_names, domain_categories, resolve_domain
-from corpus.coco.images import FilePlacer, file_name, image_select, image_size
+from corpus.coco.images import FilePlacer, file_name, image_select, image_size, license_of
 from corpus.coco.writer import JsonObjectWriter
 from corpus.store.db import session_scope
 from corpus.store.models import Annotation, Image
@@ -75,6 +76,9 @@ class AnnotatorExportOptions:
     files: str = "copy"
     open_proposals: bool = False  # first create pending annotations on images that have none
     min_score: float = 0.0
+    # The same policy as the training export: review work on an image the training export would
+    # leave out is wasted, and its file must not be copied anywhere it is not allowed to go.
+    license_policy: str = "default"
 
 
 @dataclass
@@ -89,6 +93,8 @@ class AnnotatorExportSummary:
     box_only: int = 0
     converted: int = 0
     missing_files: int = 0
+    skipped_license: Counter = field(default_factory=Counter)  # reason -> images
+    policy: str = ""
     exported_at: str = ""
 
 
@@ -117,11 +123,13 @@ def export_coco_annotator(
     progress: Callable[[str, int], None] | None = None,
 ) -> AnnotatorExportSummary:
     """Write ``OUT/images/*`` and ``OUT/annotations/part-NNNN.json`` for COCO Annotator."""
+    from corpus.licenses import LicensePolicy
     from corpus.review import open_proposals
 
     opts = opts or AnnotatorExportOptions()
     if opts.chunk_images < 1:
         raise ValueError("chunk_images must be at least 1")
+    policy = LicensePolicy.parse(opts.license_policy)
     out_dir = Path(out_dir)
     placer = FilePlacer(Path(data_dir), opts.files)
 
@@ -137,7 +145,7 @@ def export_coco_annotator(
         cats = domain_categories(session, dom)
         names = annotator_names(cats)
         cat_id = {c.class_id: c.id for c in cats}
-        summary = AnnotatorExportSummary(out_dir=out_dir, domain=dom.name, opened=opened,
+        summary = AnnotatorExportSummary(out_dir=out_dir, domain=dom.name, opened=opened, policy=policy.describe(),
                                          exported_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
         categories = [{"id": c.id, "name": names[c.class_id], "supercategory": c.supercategory,
                        "color": category_color(c.synset), "metadata": {}, "keypoints": [], "skeleton": []}
@@ -207,6 +215,10 @@ def export_coco_annotator(
             chunk.clear()
 
         for row in session.execute(q.execution_options(yield_per=1000)):
+            reason = policy.reason(license_of(row))
+            if reason:
+                summary.skipped_license[reason] += 1
+                continue
             src = placer.source_path(row.local_path)
             size = image_size(row, src)
             if (src is None and opts.files != "none") or size is None:

@@ -111,6 +111,10 @@ def coco_annotator_cmd(
                                         help="First turn proposals on images without annotations into pending "
                                         "annotations (as `corpus review open`)."),
     min_score: float = typer.Option(0.0, "--min-score", help="With --open-proposals: only proposals scoring at least this."),
+    license_policy: str = typer.Option(
+        "default", "--license-policy",
+        help="Only images whose license passes, as for `export coco` (default: commercial use and derivatives; "
+        "research, any-open, no-share-alike, public-domain, or tokens, see docs/export.md)."),
     link: bool = typer.Option(False, "--link", help="Hard-link image files instead of copying."),
     symlink: bool = typer.Option(False, "--symlink", help="Symbolically link image files instead of copying."),
     no_images: bool = typer.Option(False, "--no-images", help="Write the JSON only, no image files."),
@@ -127,7 +131,7 @@ def coco_annotator_cmd(
     try:
         opts = AnnotatorExportOptions(domain=domain, statuses=parse_statuses(status), chunk_images=chunk,
                                       files=_files_mode(link, symlink, no_images), open_proposals=open_proposals,
-                                      min_score=min_score)
+                                      min_score=min_score, license_policy=license_policy)
         with _progress() as prog:
             task = prog.add_task("images", total=None)
             summary = export_coco_annotator(state.engine(), out, state.settings.data_dir, opts,
@@ -143,6 +147,9 @@ def coco_annotator_cmd(
                     ("images left out (file missing)", summary.missing_files)):
         table.add_row(what, str(n))
     console.print(table)
+    console.print(f"license policy: {summary.policy}")
+    for reason, n in sorted(summary.skipped_license.items()):
+        console.print(f"[yellow]left out[/] {n} image(s): {reason}")
     console.print(f"Next: copy {out}/images/* into a COCO Annotator dataset folder, import "
                   f"{out}/annotations/part-*.json there, review, export, then `corpus import coco-annotator FILE`.")
 

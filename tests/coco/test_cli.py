@@ -57,7 +57,10 @@ def test_export_coco_bad_options(store, tmp_path, args, msg):
 
 def test_review_export_import_and_cli_decisions(store, tmp_path):
     ca = tmp_path / "ca"
-    r, text = run(store, "export", "coco-annotator", "--chunk", "3", str(ca))
+    # The store's last image is CC BY-NC: the default policy keeps it out of review, as from training.
+    r, text = run(store, "export", "coco-annotator", "--chunk", "3", str(tmp_path / "ca-default"))
+    assert r.exit_code == 0 and "left out 1 image(s): license:non-commercial" in text, text
+    r, text = run(store, "export", "coco-annotator", "--chunk", "3", "--license-policy", "research", str(ca))
     assert r.exit_code == 0, text
     parts = sorted((ca / "annotations").glob("part-*.json"))
     assert len(parts) == 2 and (ca / "annotations" / "categories.json").is_file()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import time
 
+import pytest
 from pycocotools.coco import COCO
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -50,7 +51,8 @@ def _review(store):
 
 
 def test_roundtrip_records_exactly_what_the_reviewer_did(store, tmp_path):
-    summary = export_coco_annotator(store.engine, tmp_path / "ca", store.data_dir, AnnotatorExportOptions(chunk_images=2))
+    summary = export_coco_annotator(store.engine, tmp_path / "ca", store.data_dir,
+                                    AnnotatorExportOptions(chunk_images=2, license_policy="research"))
     assert len(summary.parts) == 3 and summary.images == 5 and summary.annotations == 13
     for part in summary.parts:  # polygons only, unique names, box and area everywhere; pycocotools reads it
         coco = COCO(str(part))
@@ -101,6 +103,22 @@ def test_roundtrip_records_exactly_what_the_reviewer_did(store, tmp_path):
     got = {x["id"]: x for x in data["annotations"]}
     assert a["1:player"] in got and got[a["1:player"]]["bbox"][0] == 11
     assert a["0:ball"] not in got
+
+
+def test_review_export_applies_the_license_policy(store, tmp_path):
+    """An image the policy forbids never leaves the store, not even for review."""
+    nc = store.images[5]  # CC BY-NC 4.0
+    summary = export_coco_annotator(store.engine, tmp_path / "ca", store.data_dir)
+    assert summary.skipped_license == {"license:non-commercial": 1} and summary.images == 4
+    ids = {im["id"] for p in summary.parts for im in json.loads(p.read_text(encoding="utf-8"))["images"]}
+    anns = {a["image_id"] for p in summary.parts for a in json.loads(p.read_text(encoding="utf-8"))["annotations"]}
+    assert nc not in ids and nc not in anns
+    assert not [f for f in (tmp_path / "ca" / "images").iterdir() if f.name.startswith(f"{nc}-")]
+    research = export_coco_annotator(store.engine, tmp_path / "r", store.data_dir,
+                                     AnnotatorExportOptions(license_policy="research"))
+    assert research.images == 5 and not research.skipped_license
+    with pytest.raises(ValueError, match="unknown license-policy token"):
+        export_coco_annotator(store.engine, tmp_path / "x", store.data_dir, AnnotatorExportOptions(license_policy="free"))
 
 
 def test_older_file_never_overwrites_a_newer_review(store, tmp_path):
