@@ -163,8 +163,11 @@ def unknown(raw: str = "") -> License:
     return replace(UNKNOWN, name=f"unknown license ({raw[:80]})") if raw else UNKNOWN
 
 
+# Only on creativecommons.org itself; a port is a whole path segment (".../4.0/legalcode" and
+# ".../4.0/deed.de" are the generic license, not ports "le"/"de").
 _CC_URL_RE = re.compile(
-    r"creativecommons\.org/(?:licenses/(?P<kind>by(?:-nc)?(?:-sa|-nd)?)/(?P<ver>\d\.\d)(?:/(?P<port>[a-z]{2}(?:-[a-z]{2})?))?"
+    r"(?:^|//|\.)creativecommons\.org/(?:licenses/(?P<kind>by(?:-nc)?(?:-sa|-nd)?)/(?P<ver>\d\.\d)"
+    r"(?:/(?P<port>[a-z]{2}(?:-[a-z]{2})?)(?=/|$|[?#]))?"
     r"|publicdomain/(?P<pd>zero|mark)/1\.0)",
     re.I,
 )
@@ -202,6 +205,18 @@ _COMMONS_CC_RE = re.compile(
     re.I,
 )
 _COMMONS_PD_RE = re.compile(r"^(pd|pd[- ].*|public[ _-]?domain.*|cc-pd.*|cc-pdm.*|pdm.*)$", re.I)
+# Words that restrict use. The readers below match free licenses by prefix ("pd-...", "gfdl...",
+# "cc0..."), so a value that also says NC/ND/non-free is not trusted as free: "pd-nc", "ogl-nc".
+_RESTRICTIVE_RE = re.compile(
+    r"(?:^|[-\s(,/])(?:nc|nd|non[- ]?commercial|non[- ]?free|no[- ]?deriv\w*|fair[- ]use|all[- ]rights)(?=$|[-\s),/])",
+    re.I,
+)
+_NOT_PORTS = frozenset({"nc", "nd", "sa", "by"})
+
+
+def _restricted_beyond(lic: License, value: str) -> bool:
+    """``value`` names a restriction that ``lic`` (read from part of it) does not carry."""
+    return lic.commercial and lic.derivatives and bool(_RESTRICTIVE_RE.search(value))
 
 
 def _ext_value(extmetadata: Mapping[str, Any], key: str) -> str:
@@ -214,6 +229,13 @@ def _ext_value(extmetadata: Mapping[str, Any], key: str) -> str:
 
 
 def _from_commons_code(value: str) -> License | None:
+    lic = _read_commons_code(value)
+    if lic is not None and _restricted_beyond(lic, value.replace("_", "-")):
+        return None
+    return lic
+
+
+def _read_commons_code(value: str) -> License | None:
     v = value.strip().lower().replace("_", "-")
     v = re.sub(r"-migrated.*$", "", v)  # "cc-by-sa-3.0-migrated": relicensed from GFDL, same terms
     if not v:
@@ -225,6 +247,8 @@ def _from_commons_code(value: str) -> License | None:
     m = _COMMONS_CC_RE.match(v + " ")
     if m:
         kind = re.sub(r"[ ]", "-", m.group("kind").lower())
+        if (m.group("port") or "").lower() in _NOT_PORTS:  # "cc-by-sa-4.0-nc" is no port
+            return None
         try:
             return cc(kind, m.group("ver"), m.group("port"))
         except ValueError:
@@ -248,8 +272,12 @@ def from_commons(extmetadata: Mapping[str, Any] | None) -> License:
     url = _ext_value(em, "LicenseUrl")
     short = _ext_value(em, "LicenseShortName")
     lic = _from_commons_code(code)
-    if lic is None and url:
-        lic = from_cc_url(url)
+    from_url = from_cc_url(url) if url else None
+    if lic is not None and from_url is not None and _terms(from_url) != _terms(lic):
+        # The code and the deed it links disagree (BY vs BY-NC): we cannot tell which is right.
+        return unknown(f"{code} vs {url}")
+    if lic is None:
+        lic = from_url
     if lic is None and short:
         lic = _from_commons_code(short.replace(" ", "-")) or _from_commons_code(short)
     if lic is None:
@@ -276,8 +304,15 @@ def from_openverse(code: str, version: str | None = None, url: str | None = None
         from_url = from_cc_url(url or "")
         if from_url is not None and from_url.code == lic.code:
             return from_url  # keeps a port the URL names
+        if from_url is not None and _terms(from_url) != _terms(lic):
+            # `license` and `license_url` disagree (by vs by-nc): not trusted either way.
+            return unknown(f"{code} {version or ''} vs {url}")
         return lic
     return unknown(f"{code} {version or ''}".strip())
+
+
+def _terms(lic: License) -> tuple[bool, bool, bool]:
+    return (lic.commercial, lic.derivatives, lic.share_alike)
 
 
 FLICKR_LICENSES: dict[int, License] = {

@@ -155,3 +155,53 @@ def test_attribution_line():
     assert line == '"Lone Tree" by PtrQs, CC BY-SA 4.0, via Wikimedia Commons, https://commons.wikimedia.org/wiki/File:X.jpg'
     assert L.attribution_line("", "", L.PEXELS, "", "pexels") == "Untitled, Pexels License, via Pexels"
     assert L.attribution_line(" A\n b ", "C  D", L.CC0, "u", "stocksnap") == '"A b" by C D, CC0 1.0, via stocksnap, u'
+
+
+@pytest.mark.parametrize(
+    ("url", "name", "deed"),
+    [
+        # "legalcode" and a translated deed are not ports: the generic license, its own URL.
+        ("https://creativecommons.org/licenses/by/4.0/legalcode", "CC BY 4.0", "https://creativecommons.org/licenses/by/4.0/"),
+        ("http://creativecommons.org/licenses/by-sa/2.0/deed.de", "CC BY-SA 2.0",
+         "https://creativecommons.org/licenses/by-sa/2.0/"),
+        ("https://creativecommons.org/licenses/by-sa/3.0/de/deed.en", "CC BY-SA 3.0 DE",
+         "https://creativecommons.org/licenses/by-sa/3.0/de/"),
+        ("//creativecommons.org/licenses/by/2.0/at", "CC BY 2.0 AT", "https://creativecommons.org/licenses/by/2.0/at/"),
+    ],
+)
+def test_cc_url_deed_pages_are_not_ports(url, name, deed):
+    lic = L.from_cc_url(url)
+    assert (lic.name, lic.url) == (name, deed)
+
+
+def test_cc_url_must_be_on_creativecommons_org():
+    assert L.from_cc_url("https://example.org/creativecommons.org/licenses/by/4.0/") is None
+    assert L.from_cc_url("https://notcreativecommons.org/licenses/by/4.0/") is None
+    assert L.from_cc_url("https://creativecommons.org/licenses/by/4.0/").code == "CC-BY-4.0"
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["cc0-by-nc", "pd-nc", "cc-pd-nc", "ogl-nc", "gfdl-nc", "cc-by-sa-4.0-nc", "cc-by-2.0-nd",
+     "cc-by-sa-4.0 (non-commercial)", "Public domain (non-commercial)", "PD NC", "Non-free", "fair use",
+     "cc-by-nc", "Copyrighted free use"],
+)
+def test_commons_restrictive_words_never_read_as_free(value):
+    """A value that names NC/ND (or non-free) must not be read as a free license by a loose prefix."""
+    for em in (_em(License=value), _em(LicenseShortName=value)):
+        assert LicensePolicy.parse("default").reason(L.from_commons(em)) is not None, em
+
+
+def test_commons_code_and_url_that_disagree_are_not_admitted():
+    lic = L.from_commons(_em(License="cc-by-2.0", LicenseUrl="https://creativecommons.org/licenses/by-nc/2.0/"))
+    assert LicensePolicy.parse("default").reason(lic) is not None
+    # Same terms, other version or port: the code wins, as before.
+    lic = L.from_commons(_em(License="cc-by-sa-4.0", LicenseUrl="https://creativecommons.org/licenses/by-sa/3.0/"))
+    assert lic.code == "CC-BY-SA-4.0"
+
+
+def test_openverse_license_and_url_that_disagree_are_not_admitted():
+    lic = L.from_openverse("by", "2.0", "https://creativecommons.org/licenses/by-nc/2.0/")
+    assert LicensePolicy.parse("default").reason(lic) == "license:unknown"
+    assert "by-nc" in lic.name
+    assert L.from_openverse("by", "2.0", "https://creativecommons.org/licenses/by/2.0/").code == "CC-BY-2.0"
