@@ -80,14 +80,16 @@ class CocoExportSummary:
     skipped_license: Counter = field(default_factory=Counter)  # reason -> images
     missing_files: int = 0
     box_only: int = 0  # annotations without a usable mask, written as their box
+    empty: int = 0  # annotations left out: neither mask nor box covers a pixel
     converted: int = 0  # polygon <-> RLE conversions
     fallback_categories: list[str] = field(default_factory=list)
     policy: str = ""
 
 
-def annotation_entry(row: Any, category_id: int, mode: str, width: int, height: int) -> tuple[dict[str, Any], str]:
+def annotation_entry(row: Any, category_id: int, mode: str, width: int, height: int) -> tuple[dict[str, Any] | None, str]:
     """One COCO annotation from a store row; the second value says what was done to the mask
-    ("", "converted" or "box")."""
+    ("", "converted" or "box"). None (note "empty") for an instance with neither a mask nor a box
+    that covers a pixel: annToMask would give an empty mask and trainers choke on area 0."""
     seg, note = row.segmentation, ""
     box = [float(row.bbox_x), float(row.bbox_y), float(row.bbox_w), float(row.bbox_h)]
     if mode == "rle":
@@ -96,6 +98,8 @@ def annotation_entry(row: Any, category_id: int, mode: str, width: int, height: 
         elif masks.is_rle(seg) or masks.is_polygons(seg):
             seg, note = masks.to_rle(seg, height, width), "converted"
         else:
+            seg, note = masks.to_rle(masks.box_polygon(*box), height, width), "box"
+        if note != "box" and masks.area(seg, height, width) <= 0:  # an empty mask (a detector's)
             seg, note = masks.to_rle(masks.box_polygon(*box), height, width), "box"
     else:
         if masks.is_polygons(seg):
@@ -107,8 +111,14 @@ def annotation_entry(row: Any, category_id: int, mode: str, width: int, height: 
         else:
             seg, note = masks.box_polygon(*box), "box"
     area = float(row.area or 0.0)
-    if area <= 0:
+    if area <= 0 or note == "box":
         area = masks.area(seg, height, width)
+    if area <= 0 and note != "box" and box[2] > 0 and box[3] > 0:
+        seg, note = masks.box_polygon(*box), "box"
+        seg = masks.to_rle(seg, height, width) if mode == "rle" else seg
+        area = masks.area(seg, height, width)
+    if area <= 0:
+        return None, "empty"
     return {
         "id": row.id,
         "image_id": row.image_id,
@@ -274,6 +284,9 @@ def export_coco(
                     continue
                 split, (w_, h_) = last_route
                 entry, note = annotation_entry(row, sel.cat_id[row.class_id], opts.segmentation, w_, h_)
+                if entry is None:
+                    summary.empty += 1
+                    continue
                 if note == "box":
                     summary.box_only += 1
                 elif note == "converted":

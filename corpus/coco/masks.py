@@ -66,7 +66,10 @@ def to_polygons(seg: Any, height: int, width: int) -> Polygons:
         return seg
     if is_rle(seg):
         h, w = seg["size"]
-        return mask_to_polygons(decode(seg, h, w))
+        # A traced contour can enclose no pixel centre (a one-pixel-wide L, a 2x2 blob traced
+        # along its centres rasterises to less than it was): pycocotools' annToMask would give an
+        # empty mask, so such polygons are dropped and the caller falls back to the box.
+        return [p for p in mask_to_polygons(decode(seg, h, w)) if area([p], h, w) > 0]
     raise ValueError(f"not a COCO segmentation: {str(seg)[:80]}")
 
 

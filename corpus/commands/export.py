@@ -92,7 +92,9 @@ def coco_cmd(
     if summary.missing_files:
         console.print(f"[yellow]left out[/] {summary.missing_files} image(s) whose file is missing under {state.settings.data_dir}")
     if summary.box_only:
-        console.print(f"{summary.box_only} annotation(s) without a mask were written with their box as polygon")
+        console.print(f"{summary.box_only} annotation(s) without a usable mask were written with their box")
+    if summary.empty:
+        console.print(f"[yellow]left out[/] {summary.empty} annotation(s) whose mask and box cover no pixel")
     if summary.fallback_categories:
         console.print(f"[yellow]note[/]: {len(summary.fallback_categories)} class(es) have no category_id in the store and "
                       f"got a derived id (stable only while no clashing class appears): {', '.join(summary.fallback_categories)}")

@@ -154,3 +154,56 @@ def test_unknown_domain_and_status(store, tmp_path):
     with pytest.raises(ValueError, match="unknown review status 'done'"):
         parse_statuses("accepted,done")
     assert not (tmp_path / "o" / "annotations").exists()
+
+
+def _degenerate(store):
+    """An empty detector mask, a thin mask whose traced contour encloses no pixel, a zero-width box."""
+    import numpy as np
+    from pycocotools import mask as mask_utils
+
+    from tests.coco.builder import H, W
+
+    def rle(a):
+        return {"size": [H, W], "counts": mask_utils.encode(np.asfortranarray(a.astype(np.uint8)))["counts"].decode()}
+
+    empty = np.zeros((H, W), bool)
+    thin = np.zeros((H, W), bool)
+    thin[10, 10:20] = True
+    thin[10:20, 10] = True
+    ball, img = store.classes["ball"], store.images[0]
+    rows = [
+        m.Annotation(image_id=img, class_id=ball, bbox_x=1, bbox_y=1, bbox_w=4, bbox_h=4, segmentation=rle(empty),
+                     area=0.0, origin="proposal", status="accepted"),
+        m.Annotation(image_id=img, class_id=ball, bbox_x=10, bbox_y=10, bbox_w=10, bbox_h=10, segmentation=rle(thin),
+                     area=19.0, origin="proposal", status="accepted"),
+        m.Annotation(image_id=img, class_id=ball, bbox_x=10, bbox_y=10, bbox_w=0, bbox_h=10, segmentation=None,
+                     area=0.0, origin="proposal", status="accepted"),
+    ]
+    with Session(store.engine) as s:
+        s.add_all(rows)
+        s.commit()
+        return [r.id for r in rows]
+
+
+@pytest.mark.parametrize("seg", ["polygon", "rle"])
+def test_no_empty_masks_or_zero_area_boxes_are_exported(store, tmp_path, seg):
+    empty_mask, thin_mask, flat_box = _degenerate(store)
+    summary = export_coco(store.engine, tmp_path / "o", store.data_dir, CocoExportOptions(files="none", segmentation=seg))
+    coco = load_all_masks(summary.files["all"])  # annToMask is non-empty on every annotation
+    got = {a["id"]: a for a in coco.dataset["annotations"]}
+    assert all(a["area"] > 0 for a in got.values())
+    assert flat_box not in got and summary.empty == 1
+    assert got[empty_mask]["bbox"] == [1.0, 1.0, 4.0, 4.0]  # sent as its box
+    assert thin_mask in got
+
+
+def test_review_export_sends_no_polygon_that_covers_no_pixel(store, tmp_path):
+    from corpus.coco.coco_annotator import AnnotatorExportOptions, export_coco_annotator
+
+    _, thin_mask, _ = _degenerate(store)
+    summary = export_coco_annotator(store.engine, tmp_path / "ca", store.data_dir,
+                                    AnnotatorExportOptions(files="none", statuses=("accepted",)))
+    anns = [a for p in summary.parts for a in COCO(str(p)).dataset["annotations"]]
+    thin = next(a for a in anns if a["id"] == thin_mask)
+    coco = COCO(str(summary.parts[0]))
+    assert coco.annToMask(thin).sum() > 0 and thin["area"] > 0
