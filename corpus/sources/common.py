@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any, Callable, Literal, Mapping
+from typing import Any, Callable, Literal, Mapping, Sequence
 
 import httpx
 
 from corpus.config import USER_AGENT, SourceSettings
 from corpus.licenses import LicensePolicy
-from corpus.sources.base import SourceError
+from corpus.sources.base import Hit, SourceError
 from corpus.sources.http import SECRET_PARAMS, PoliteClient
 
-__all__ = ["HttpSource", "MissingKeyError", "as_int"]
+__all__ = ["HttpSource", "MissingKeyError", "as_int", "text", "http_url", "read_item", "MALFORMED"]
 
 
 class MissingKeyError(SourceError):
@@ -96,3 +96,36 @@ def as_int(value: Any) -> int | None:
             return int(float(value))
         except (TypeError, ValueError):
             return None
+
+
+#: The ``Page.dropped`` reason for result items a client could not read.
+MALFORMED = "malformed"
+
+
+def text(value: Any) -> str:
+    """A field the API documents as a string: '' for null, and for objects or lists (which are
+    not text, and whose repr must not end up in an attribution line)."""
+    if value is None or isinstance(value, (Mapping, list, tuple, bool)):
+        return ""
+    return str(value).strip()
+
+
+def http_url(value: Any) -> str:
+    """An http(s) URL (protocol-relative ones made https), or '' for anything else: file://,
+    javascript:, numbers, objects."""
+    url = text(value)
+    if url.startswith("//"):
+        url = "https:" + url
+    return url if url.lower().startswith(("http://", "https://")) else ""
+
+
+def read_item(item: Any, make: Callable[..., Hit | None], *args: Any, id_fields: Sequence[str] = ("id",)) -> Hit | str | None:
+    """``make(item, *args)`` for one result item, or :data:`MALFORMED` when the item is not an
+    object, has no id (an id "None" would merge unrelated images), or has fields of a shape the
+    reader cannot use. One bad item must not cost the page's other hits."""
+    if not isinstance(item, Mapping) or not any(text(item.get(f)) for f in id_fields):
+        return MALFORMED
+    try:
+        return make(item, *args)
+    except (AttributeError, TypeError, ValueError, KeyError):
+        return MALFORMED

@@ -15,7 +15,7 @@ import httpx
 
 from corpus.licenses import attribution_line, from_commons
 from corpus.sources.base import Hit, Page, SourceError
-from corpus.sources.common import HttpSource, as_int
+from corpus.sources.common import MALFORMED, HttpSource, as_int, http_url, read_item, text
 from corpus.sources.http import RetryableError
 from corpus.sources.text import html_to_text
 
@@ -81,21 +81,25 @@ class CommonsSource(HttpSource):
             params.update({k: v for k, v in state.items()})
         body = self.http.get_json(self.url(), params, check=_check)
         query_part = body.get("query") or {}
-        pages = query_part.get("pages") or []
+        pages = query_part.get("pages") or [] if isinstance(query_part, Mapping) else None
         if isinstance(pages, Mapping):  # formatversion=1: a dict keyed by pageid
             pages = list(pages.values())
-        pages = sorted(pages, key=lambda p: (as_int(p.get("index")) or 0))
+        if not isinstance(pages, list):
+            raise SourceError(f"commons: expected `query.pages` to be a list, got {type(pages).__name__}")
+        pages = sorted(pages, key=lambda p: (as_int(p.get("index")) or 0) if isinstance(p, Mapping) else 0)
         hits: list[Hit] = []
         dropped: dict[str, int] = {}
         for page in pages:
-            hit = self._hit(page)
-            if hit is None:
-                dropped["no-imageinfo"] = dropped.get("no-imageinfo", 0) + 1
-            else:
+            hit = read_item(page, self._hit, id_fields=("pageid", "title"))
+            if isinstance(hit, Hit):
                 hits.append(hit)
+            else:
+                reason = MALFORMED if hit == MALFORMED else "no-imageinfo"
+                dropped[reason] = dropped.get(reason, 0) + 1
         cont = body.get("continue")
         next_state = dict(cont) if isinstance(cont, Mapping) and cont else None
-        total = as_int((query_part.get("searchinfo") or {}).get("totalhits"))
+        info = query_part.get("searchinfo")
+        total = as_int(info.get("totalhits")) if isinstance(info, Mapping) else None
         return Page(hits=hits, next_state=next_state, total=total, dropped=dropped)
 
     def _hit(self, page: Mapping[str, Any]) -> Hit | None:
@@ -103,7 +107,8 @@ class CommonsSource(HttpSource):
         if not infos or page.get("missing"):
             return None  # imageinfo split across continuations comes with a later batch
         ii = infos[0]
-        em = ii.get("extmetadata") or {}
+        em = ii.get("extmetadata")
+        em = em if isinstance(em, Mapping) else {}
         lic = from_commons(em)
 
         def ev(key: str) -> str:
@@ -114,16 +119,16 @@ class CommonsSource(HttpSource):
 
         artist_raw = ev("Artist")
         author = html_to_text(artist_raw) or html_to_text(ev("Credit"))
-        title = html_to_text(ev("ObjectName")) or _strip_file_title(page.get("title", ""))
-        thumb = ii.get("thumburl")
-        landing = ii.get("descriptionurl") or f"https://commons.wikimedia.org/wiki/{page.get('title', '')}"
-        file_url = thumb or ii.get("url")
+        page_title = text(page.get("title"))
+        title = html_to_text(ev("ObjectName")) or _strip_file_title(page_title)
+        thumb = http_url(ii.get("thumburl"))
+        landing = http_url(ii.get("descriptionurl")) or f"https://commons.wikimedia.org/wiki/{page_title}"
+        file_url = thumb or http_url(ii.get("url"))
         if not file_url:
             return None
-        file_url = _absolute(file_url)
         return Hit(
             source=self.name,
-            source_image_id=str(page.get("pageid") or page.get("title")),
+            source_image_id=text(page.get("pageid")) or page_title,
             file_url=file_url,
             landing_url=_absolute(landing),
             license=lic,
@@ -134,12 +139,12 @@ class CommonsSource(HttpSource):
             title=title,
             width=as_int(ii.get("thumbwidth") if thumb else ii.get("width")),
             height=as_int(ii.get("thumbheight") if thumb else ii.get("height")),
-            mime=ii.get("thumbmime") or ii.get("mime"),
-            sha1=ii.get("sha1"),
+            mime=text(ii.get("thumbmime")) or text(ii.get("mime")) or None,
+            sha1=text(ii.get("sha1")) or None,
             rank=as_int(page.get("index")),
             extra={
-                "page_title": page.get("title", ""),
-                "original_url": _absolute(ii.get("url") or ""),
+                "page_title": page_title,
+                "original_url": http_url(ii.get("url")),
                 "original_width": as_int(ii.get("width")),
                 "original_height": as_int(ii.get("height")),
                 "original_size": as_int(ii.get("size")),

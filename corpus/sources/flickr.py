@@ -14,7 +14,7 @@ import httpx
 
 from corpus.licenses import FLICKR_LICENSES, LicensePolicy, attribution_line, from_flickr
 from corpus.sources.base import Hit, Page, SourceError
-from corpus.sources.common import HttpSource, as_int
+from corpus.sources.common import MALFORMED, HttpSource, as_int, http_url, read_item, text
 from corpus.sources.http import RetryableError
 from corpus.sources.text import html_to_text
 
@@ -48,6 +48,8 @@ def _check(body: Any, response: httpx.Response) -> None:
         raise SourceError(f"flickr error {code}: {message}")
     if body.get("stat") != "ok" or not isinstance(body.get("photos"), Mapping):
         raise SourceError(f"flickr: unexpected response (stat={body.get('stat')!r})")
+    if not isinstance(body["photos"].get("photo") or [], list):
+        raise SourceError("flickr: expected `photos.photo` to be a list")
 
 
 class FlickrSource(HttpSource):
@@ -88,37 +90,38 @@ class FlickrSource(HttpSource):
         hits: list[Hit] = []
         dropped: dict[str, int] = {}
         for i, p in enumerate(items):
-            hit = self._hit(p, (page_no - 1) * size + i + 1)
-            if hit is None:
-                dropped["no-url"] = dropped.get("no-url", 0) + 1
-            else:
+            hit = read_item(p, self._hit, (page_no - 1) * size + i + 1)
+            if isinstance(hit, Hit):
                 hits.append(hit)
+            else:
+                reason = MALFORMED if hit == MALFORMED else "no-url"
+                dropped[reason] = dropped.get(reason, 0) + 1
         pages = as_int(photos.get("pages")) or 0
         more = bool(items) and page_no < pages and page_no * size < MAX_RESULTS
         return Page(hits=hits, next_state={"page": page_no + 1} if more else None,
                     total=as_int(photos.get("total")), dropped=dropped)
 
     def _hit(self, p: Mapping[str, Any], rank: int) -> Hit | None:
-        size = next((s for s in URL_PREFERENCE if p.get(f"url_{s}")), None)
+        size = next((s for s in URL_PREFERENCE if http_url(p.get(f"url_{s}"))), None)
         if size is None:
             return None
         lic = from_flickr(p.get("license"))
-        owner = str(p.get("owner") or "")
-        photo_id = str(p.get("id"))
+        owner = text(p.get("owner"))
+        photo_id = text(p.get("id"))
         landing = f"https://www.flickr.com/photos/{owner}/{photo_id}/"
-        author = str(p.get("ownername") or "").strip() or owner
-        title = str(p.get("title") or "").strip()
+        author = text(p.get("ownername")) or owner
+        title = text(p.get("title"))
         desc = p.get("description")
         desc = desc.get("_content", "") if isinstance(desc, Mapping) else str(desc or "")
         return Hit(
             source=self.name,
             source_image_id=photo_id,
-            file_url=str(p[f"url_{size}"]),
+            file_url=http_url(p[f"url_{size}"]),
             landing_url=landing,
             license=lic,
             license_raw=str(p.get("license", "")),
             author=author,
-            author_raw=str(p.get("ownername") or ""),
+            author_raw=text(p.get("ownername")),
             attribution=attribution_line(title, author, lic, landing, self.name),
             title=title,
             width=as_int(p.get(f"width_{size}")),

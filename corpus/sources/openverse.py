@@ -15,7 +15,7 @@ import httpx
 from corpus.config import USER_AGENT
 from corpus.licenses import LicensePolicy, attribution_line, from_openverse
 from corpus.sources.base import Hit, Page, SourceError
-from corpus.sources.common import HttpSource, as_int
+from corpus.sources.common import MALFORMED, HttpSource, as_int, http_url, read_item, text
 
 __all__ = ["OpenverseSource", "license_type_for", "request_token"]
 
@@ -66,33 +66,38 @@ class OpenverseSource(HttpSource):
         body = self.http.get_json(self.url("/images/"), params, check=_check)
         results = body.get("results") or []
         size = as_int(body.get("page_size")) or params["page_size"]
-        hits = [self._hit(r, (page_no - 1) * size + i + 1) for i, r in enumerate(results)]
+        hits = [read_item(r, self._hit, (page_no - 1) * size + i + 1) for i, r in enumerate(results)]
         page_count = as_int(body.get("page_count")) or 0
         more = bool(results) and page_no < page_count
+        dropped: dict[str, int] = {}
+        for h in hits:
+            if not isinstance(h, Hit):
+                reason = MALFORMED if h == MALFORMED else "no-url"
+                dropped[reason] = dropped.get(reason, 0) + 1
         return Page(
-            hits=[h for h in hits if h is not None],
+            hits=[h for h in hits if isinstance(h, Hit)],
             next_state={"page": page_no + 1} if more else None,
             total=as_int(body.get("result_count")),
-            dropped={"no-url": sum(1 for h in hits if h is None)} if any(h is None for h in hits) else {},
+            dropped=dropped,
         )
 
     def _hit(self, r: Mapping[str, Any], rank: int) -> Hit | None:
-        url = r.get("url")
+        url = http_url(r.get("url"))
         if not url:
             return None
-        lic = from_openverse(r.get("license") or "", r.get("license_version"), r.get("license_url"))
-        title = (r.get("title") or "").strip()
-        author = (r.get("creator") or "").strip()
-        landing = r.get("foreign_landing_url") or r.get("detail_url") or ""
-        provider = r.get("source") or r.get("provider") or ""
-        filetype = (r.get("filetype") or "").lower()
+        lic = from_openverse(text(r.get("license")), text(r.get("license_version")), text(r.get("license_url")))
+        title = text(r.get("title"))
+        author = text(r.get("creator"))
+        landing = http_url(r.get("foreign_landing_url")) or http_url(r.get("detail_url"))
+        provider = text(r.get("source")) or text(r.get("provider"))
+        filetype = text(r.get("filetype")).lower()
         return Hit(
             source=self.name,
-            source_image_id=str(r.get("id")),
+            source_image_id=text(r.get("id")),
             file_url=url,
             landing_url=landing,
             license=lic,
-            license_raw=" ".join(x for x in (r.get("license") or "", r.get("license_version") or "") if x),
+            license_raw=" ".join(x for x in (text(r.get("license")), text(r.get("license_version"))) if x),
             author=author,
             author_raw=author,
             attribution=attribution_line(title, author, lic, landing, f"{provider} via Openverse" if provider else "openverse"),

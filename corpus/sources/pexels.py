@@ -15,7 +15,7 @@ import httpx
 
 from corpus.licenses import PEXELS, attribution_line
 from corpus.sources.base import Hit, Page, SourceError
-from corpus.sources.common import HttpSource, as_int
+from corpus.sources.common import MALFORMED, HttpSource, as_int, http_url, read_item, text
 
 __all__ = ["PexelsSource", "LOCALES"]
 
@@ -67,26 +67,33 @@ class PexelsSource(HttpSource):
         params = {"query": query, "locale": locale, "page": page_no, "per_page": size}
         body = self.http.get_json(self.url("/search"), params, check=_check)
         photos = body.get("photos") or []
-        hits = [h for h in (self._hit(p, (page_no - 1) * size + i + 1) for i, p in enumerate(photos)) if h]
+        read = [read_item(p, self._hit, (page_no - 1) * size + i + 1) for i, p in enumerate(photos)]
+        hits = [h for h in read if isinstance(h, Hit)]
+        dropped: dict[str, int] = {}
+        for h in read:
+            if not isinstance(h, Hit):
+                reason = MALFORMED if h == MALFORMED else "no-url"
+                dropped[reason] = dropped.get(reason, 0) + 1
         next_page = body.get("next_page")
         next_state = None
         if next_page and photos:
             # Follow the page number it names, against our own base URL (tests, proxies).
             num = parse_qs(urlsplit(str(next_page)).query).get("page", [str(page_no + 1)])[0]
             next_state = {"page": as_int(num) or page_no + 1}
-        return Page(hits=hits, next_state=next_state, total=as_int(body.get("total_results")))
+        return Page(hits=hits, next_state=next_state, total=as_int(body.get("total_results")), dropped=dropped)
 
     def _hit(self, p: Mapping[str, Any], rank: int) -> Hit | None:
-        src = p.get("src") or {}
-        file_url = src.get("large2x") or src.get("large") or src.get("original")
+        src = p.get("src")
+        src = src if isinstance(src, Mapping) else {}
+        file_url = http_url(src.get("large2x")) or http_url(src.get("large")) or http_url(src.get("original"))
         if not file_url:
             return None
-        author = (p.get("photographer") or "").strip()
-        title = (p.get("alt") or "").strip()
-        landing = p.get("url") or ""
+        author = text(p.get("photographer"))
+        title = text(p.get("alt"))
+        landing = http_url(p.get("url"))
         return Hit(
             source=self.name,
-            source_image_id=str(p.get("id")),
+            source_image_id=text(p.get("id")),
             file_url=file_url,
             landing_url=landing,
             license=PEXELS,
@@ -95,7 +102,7 @@ class PexelsSource(HttpSource):
             author_raw=author,
             attribution=attribution_line(title, author, PEXELS, landing, self.name),
             title=title,
-            mime=_ext_mime(src.get("original") or ""),
+            mime=_ext_mime(text(src.get("original"))),
             rank=rank,
             extra={
                 "original_url": src.get("original"),

@@ -15,7 +15,7 @@ import httpx
 
 from corpus.licenses import PIXABAY, attribution_line
 from corpus.sources.base import Hit, Page, SourceError
-from corpus.sources.common import HttpSource, as_int
+from corpus.sources.common import MALFORMED, HttpSource, as_int, http_url, read_item, text
 
 __all__ = ["PixabaySource", "LANGS"]
 
@@ -65,33 +65,38 @@ class PixabaySource(HttpSource):
         hits: list[Hit] = []
         dropped: dict[str, int] = {}
         for i, h in enumerate(raw_hits):
-            reason = "noAiTraining" if h.get("noAiTraining") else "isAiGenerated" if h.get("isAiGenerated") else None
+            reason = None
+            if isinstance(h, Mapping):
+                reason = "noAiTraining" if h.get("noAiTraining") else "isAiGenerated" if h.get("isAiGenerated") else None
             if reason:
                 dropped[reason] = dropped.get(reason, 0) + 1
                 continue
-            hit = self._hit(h, (page_no - 1) * size + i + 1)
-            if hit is not None:
+            hit = read_item(h, self._hit, (page_no - 1) * size + i + 1)
+            if isinstance(hit, Hit):
                 hits.append(hit)
+            else:
+                reason = MALFORMED if hit == MALFORMED else "no-url"
+                dropped[reason] = dropped.get(reason, 0) + 1
         reachable = min(as_int(body.get("totalHits")) or 0, MAX_TOTAL_HITS)
         more = bool(raw_hits) and page_no * size < reachable
         return Page(hits=hits, next_state={"page": page_no + 1} if more else None,
                     total=as_int(body.get("totalHits")), dropped=dropped)
 
     def _hit(self, h: Mapping[str, Any], rank: int) -> Hit | None:
-        file_url = h.get("largeImageURL") or h.get("webformatURL")
+        file_url = http_url(h.get("largeImageURL")) or http_url(h.get("webformatURL"))
         if not file_url:
             return None
-        author = str(h.get("user") or "").strip()
-        tags = [t.strip() for t in str(h.get("tags") or "").split(",") if t.strip()]
+        author = text(h.get("user"))
+        tags = [t.strip() for t in text(h.get("tags")).split(",") if t.strip()]
         title = ", ".join(tags[:3])
-        landing = h.get("pageURL") or ""
+        landing = http_url(h.get("pageURL"))
         w, ht = as_int(h.get("imageWidth")), as_int(h.get("imageHeight"))
         if w and ht and h.get("largeImageURL"):
             scale = min(1.0, 1280 / max(w, ht))  # largeImageURL: at most 1280 px on the long side
             w, ht = round(w * scale), round(ht * scale)
         return Hit(
             source=self.name,
-            source_image_id=str(h.get("id")),
+            source_image_id=text(h.get("id")),
             file_url=file_url,
             landing_url=landing,
             license=PIXABAY,
