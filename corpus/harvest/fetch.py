@@ -126,9 +126,12 @@ class Fetcher:
 
     def _fetch_once(self, url: str) -> Fetched:
         try:
-            host = httpx.URL(url).host
+            parsed = httpx.URL(url)
         except (httpx.InvalidURL, TypeError) as exc:
             raise FetchFailed("bad_url", str(exc)) from None
+        if parsed.scheme not in ("http", "https") or not parsed.host:
+            raise FetchFailed("bad_url", f"not an http(s) URL: {str(url)[:100]!r}")
+        host = parsed.host
         sem = self.limiter.semaphore(host)
         if sem is not None:
             sem.acquire()
@@ -173,6 +176,9 @@ class Fetcher:
                 return Fetched(data, ctype, str(resp.url))
         except httpx.TooManyRedirects as exc:
             raise FetchFailed("too_many_redirects", str(exc)) from None
+        except httpx.UnsupportedProtocol as exc:
+            # A redirect to file://, ftp://, ...: no retry will make it an image.
+            raise FetchFailed("bad_url", f"redirected to a non-http(s) URL: {exc}") from None
         except httpx.TimeoutException as exc:
             raise FetchFailed("timeout", f"{type(exc).__name__} after {cfg.timeout_s:g} s", permanent=False) from None
         except (httpx.RemoteProtocolError, httpx.ReadError) as exc:

@@ -145,3 +145,17 @@ def test_host_limiter_caps_concurrency_per_host():
     assert not sem.acquire(timeout=0.1)
     sem.release()
     sem.release()
+
+
+@pytest.mark.parametrize("target", ["file:///etc/passwd", "ftp://example.org/a.jpg", "javascript:alert(1)"])
+def test_redirect_to_a_non_http_scheme_is_a_permanent_rejection(httpserver, fetcher, target):
+    httpserver.expect_request("/evil").respond_with_response(Response(status=302, headers={"Location": target}))
+    exc = failure(fetcher, httpserver.url_for("/evil"))
+    assert exc.reason == "bad_url" and exc.permanent
+    assert len(httpserver.log) == 1  # not retried
+
+
+@pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://example.org/a.jpg", "", "not a url"])
+def test_non_http_urls_are_never_fetched(fetcher, url):
+    exc = failure(fetcher, url)
+    assert exc.reason == "bad_url" and exc.permanent
