@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageOps
 
-# Formats we keep: what annotation tools and browsers all read. GIF/TIFF/SVG are rejected.
+# Formats we keep: what annotation tools and browsers all read. GIF/TIFF/SVG and animations
+# (APNG, animated WebP) are rejected.
 KEPT_FORMATS = {"JPEG": ("jpg", "image/jpeg"), "PNG": ("png", "image/png"), "WEBP": ("webp", "image/webp")}
 # Content types a server may legitimately put on image bytes; anything else (text/html, ...) is
 # rejected before the body is read.
@@ -106,6 +107,9 @@ def check(data: bytes, content_type: str | None = None, limits: Limits = Limits(
     # second net (DecompressionBombError above) at a higher, process-wide limit.
     if w * h > limits.max_pixels:
         raise Rejected("decompression_bomb", f"{w}x{h} = {w * h} pixels > {limits.max_pixels}")
+    if getattr(im, "is_animated", False):
+        # APNG / animated WebP: annotated on frame 1 while every viewer plays it (GIF is out anyway).
+        raise Rejected("unsupported_format", f"animated {fmt} ({getattr(im, 'n_frames', '?')} frames)")
     if fmt == "PNG":
         # verify() checks every chunk's CRC; it leaves the image unusable, so reopen.
         try:

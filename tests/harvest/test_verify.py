@@ -98,3 +98,30 @@ def test_sha1_and_phash_are_stable_and_draft_phash_is_close_to_full_phash():
     assert hamming(small, full) <= 4
     other = phash_hex(check(make_jpeg(10)).small)
     assert hamming(small, other) > 10
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "WEBP"])
+def test_animations_are_an_unsupported_format(fmt):
+    """An APNG or animated WebP would be annotated on its first frame while viewers play it."""
+    frames = [Image.new("RGB", (300, 300), (i * 20, 0, 0)) for i in range(10)]
+    buf = io.BytesIO()
+    frames[0].save(buf, fmt, save_all=True, append_images=frames[1:], duration=40)
+    with pytest.raises(Rejected) as ei:
+        check(buf.getvalue(), f"image/{fmt.lower()}")
+    assert ei.value.reason == "unsupported_format" and "animated" in ei.value.detail
+    still = io.BytesIO()
+    frames[0].save(still, fmt)
+    assert check(still.getvalue(), f"image/{fmt.lower()}").format == fmt
+
+
+@pytest.mark.parametrize("mode", ["CMYK", "I;16", "P", "LA", "1"])
+def test_uncommon_modes_are_read_and_hashed(mode):
+    import numpy as np
+
+    rgb = Image.fromarray(np.random.default_rng(0).integers(0, 255, (300, 400, 3), dtype=np.uint8))
+    im = rgb.convert("I").point(lambda v: v * 256).convert("I;16") if mode == "I;16" else rgb.convert(mode)
+    buf = io.BytesIO()
+    im.save(buf, "JPEG" if mode == "CMYK" else "PNG")
+    c = check(buf.getvalue(), None)
+    assert (c.width, c.height) == (400, 300)
+    assert len(phash_hex(c.small)) == 16
