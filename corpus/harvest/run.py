@@ -225,6 +225,7 @@ class _Ticket:
 
     query: "_Query"
     next_state: dict[str, Any] | None
+    start_state: dict[str, Any] | None = None  # the state this page was fetched with
     n_hits: int = 0
     pending: int = 0
     closed: bool = False
@@ -662,7 +663,7 @@ class _Harvest:
 
     def _on_page(self, ev: _PageEvent) -> None:
         q, page = ev.query, ev.page
-        ticket = _Ticket(q, page.next_state)
+        ticket = _Ticket(q, page.next_state, q.state)  # the searcher moves q.state only after ev.done
         q.tickets.append(ticket)
         cls = self.classes[q.class_id]
         crep = self._class_report(q.class_id)
@@ -704,7 +705,9 @@ class _Harvest:
     def _settle(self, q: _Query) -> None:
         while q.tickets and q.tickets[0].closed and q.tickets[0].pending == 0:
             t = q.tickets.popleft()
-            if t.full:
+            # Only a page fetched from the stored state moves it on: after a page that was not
+            # used up (an interrupted download), a later page must not skip over it.
+            if t.full and t.start_state == q.row.page_state:
                 q.row.page_state = t.next_state
                 q.row.exhausted = t.next_state is None
                 q.row.hits_seen = (q.row.hits_seen or 0) + t.n_hits

@@ -305,3 +305,29 @@ def test_a_failing_search_is_left_for_the_next_run(engine, seeded, hsettings, ht
     assert not by_lang["en"].exhausted and by_lang["bg"].exhausted
     rep = harvest(engine, hsettings, {"alpha": src}, HarvestOptions("sport"))
     assert rep.kept == 2 and not rep.query_errors and len(images(engine)) == 4
+
+
+def test_an_interrupted_download_keeps_its_page_even_when_later_pages_are_done(engine, seeded, hsettings, httpserver, api):
+    """Page 1 waits on a slow download while pages 2 and 3 (no downloads: license rejections) are
+    settled; a stop then interrupts the download. The query must not advance past page 1, or the
+    interrupted image would never be fetched by any later run."""
+    serve_image(httpserver, "/img/slow.jpg", make_jpeg(40), delay_s=2.5)
+    api.add("alpha", "tennis player", [Item("slow", "/img/slow.jpg"), Item("nc-0", "/img/x.jpg", license="CC-BY-NC-4.0")]
+            + [Item(f"nc-{i}", "/img/x.jpg", license="CC-BY-NC-4.0") for i in range(1, 5)])
+    stop = threading.Event()
+    timer = threading.Timer(1.0, stop.set)
+    timer.start()
+    opts = HarvestOptions("sport", languages=("en",), per_class=100, per_page=2, retry_backoff_s=0.01)
+    rep = harvest(engine, hsettings, {"alpha": alpha(httpserver, api)}, opts, stop=stop)
+    timer.join()
+    assert rep.status == "interrupted"
+    assert "slow" not in {r.source_image_id for r in images(engine)}
+    with Session(engine) as s:
+        q = s.scalar(select(HarvestQuery))
+        assert q.page_state is None and not q.exhausted
+    rep = harvest(engine, hsettings, {"alpha": alpha(httpserver, api)}, opts)
+    assert rep.status == "done"
+    stored = [r.source_image_id for r in images(engine) if r.status == "stored"]
+    assert stored == ["slow"]
+    assert len(images(engine)) == 6
+    assert_store_consistent(engine, hsettings.data_dir)
