@@ -173,7 +173,10 @@ class _RichProgress:
 
     def note(self, message: str) -> None:
         if self.enabled:
-            self.bar.console.print(f"[yellow]{message}[/]")
+            from rich.markup import escape
+
+            # Messages carry server text ("[/x]" in a body would be a rich MarkupError).
+            self.bar.console.print(f"[yellow]{escape(message)}[/]")
 
 
 def render_plan(report) -> None:
@@ -235,7 +238,9 @@ def render_summary(report, policy: str) -> None:
     if report.cleaned.orphans or report.cleaned.temp_files:
         console.print(f"cleaned up from an earlier run: {report.cleaned.orphans} orphan file(s), "
                       f"{report.cleaned.temp_files} temporary file(s)")
+    from rich.markup import escape
+
     for source, message in report.query_errors.items():
-        err_console.print(f"[yellow]{source}:[/] {message}")
+        err_console.print(f"[yellow]{escape(source)}:[/] {escape(message)}")
     for source, message in report.source_errors.items():
-        err_console.print(f"[bold red]{source} stopped:[/] {message}")
+        err_console.print(f"[bold red]{escape(source)} stopped:[/] {escape(message)}")

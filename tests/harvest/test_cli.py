@@ -117,3 +117,22 @@ def test_harvest_through_the_real_clients(db_url, engine, tmp_path, httpserver):
                "--license-policy", "any-open", env=env)
     assert r.exit_code == 0, r.output
     assert len([1 for req, _ in httpserver.log if req.path.startswith("/files")]) == before
+
+
+def test_server_text_in_error_messages_is_not_read_as_rich_markup():
+    """A source's error carries a snippet of the server's body; '[/x]' in it must print as text,
+    not end the harvest with a rich MarkupError."""
+    from types import SimpleNamespace
+
+    from corpus.commands import harvest as cmd
+    from corpus.commands.common import err_console
+    from corpus.harvest.run import HarvestReport
+
+    hostile = "commons: HTTP 403: '[/oops] [bold]not bold[/bold]'"
+    report = HarvestReport(status="done", source_errors={"commons": hostile}, query_errors={"openverse": hostile})
+    with err_console.capture() as cap:
+        cmd.render_summary(report, "commercial use, derivatives")
+        progress = cmd._RichProgress(enabled=True)
+        progress.bar = SimpleNamespace(console=err_console)  # print where we capture, no live bar
+        progress.note(f"commons stopped: {hostile}")
+    assert cap.get().count("[/oops] [bold]not bold[/bold]") == 3
