@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import getpass
+import math
 import os
 from dataclasses import dataclass
 from typing import Any, Sequence
@@ -162,20 +163,29 @@ def geometry(
     segmentation: Any | None, bbox: Sequence[float] | None, width: int, height: int
 ) -> dict[str, Any]:
     """Columns for a shape given as a segmentation and/or a box; box and area follow the mask."""
+    from corpus.coco.validate import segmentation_problem
+
     if segmentation is not None and not (masks.is_polygons(segmentation) or masks.is_rle(segmentation)):
         raise ReviewError("segmentation must be COCO polygons [[x1, y1, x2, y2, x3, y3, ...], ...] or an RLE")
+    if segmentation is not None and (problem := segmentation_problem(segmentation)):
+        raise ReviewError(f"segmentation: {problem}")
     if segmentation is None and bbox is None:
         raise ReviewError("give a box or a segmentation")
     if bbox is not None:
-        if len(bbox) != 4 or any(not isinstance(v, (int, float)) for v in bbox) or bbox[2] <= 0 or bbox[3] <= 0:
+        if (len(bbox) != 4 or any(not isinstance(v, (int, float)) or not math.isfinite(v) for v in bbox)
+                or bbox[2] <= 0 or bbox[3] <= 0):
             raise ReviewError(f"box must be x,y,w,h with w, h > 0, not {list(bbox)}")
     if segmentation is not None and (not width or not height) and masks.is_polygons(segmentation):
         xs = [v for p in segmentation for v in p[0::2]]
         ys = [v for p in segmentation for v in p[1::2]]
         width, height = int(max(xs)) + 1, int(max(ys)) + 1
     if segmentation is not None:
+        if masks.is_rle(segmentation) and width and height and [int(v) for v in segmentation["size"]] != [height, width]:
+            raise ReviewError(f"RLE size {segmentation['size']} is not the image's [height, width] [{height}, {width}]")
         box = list(bbox) if bbox is not None else masks.bbox(segmentation, height, width)
         area_ = masks.area(segmentation, height, width)
+        if area_ <= 0:
+            raise ReviewError(f"the segmentation covers no pixel of the {width}x{height} image")
     else:
         box = list(bbox)
         area_ = float(box[2] * box[3])

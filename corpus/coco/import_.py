@@ -112,6 +112,16 @@ def _resolve_file(session, ca: CaFile, ctx: _Context) -> dict[int, Image]:
                             "(names come from `corpus export coco-annotator`: <id>-<sha1>.<ext>)")
             continue
         images[im.id] = img
+    for a in ca.annotations:  # shapes against the image as we store it, so the export agrees
+        img = images.get(a.image_id)
+        w, h = (int(img.width or 0), int(img.height or 0)) if img is not None else (0, 0)
+        if not (w and h):
+            continue
+        where = f"annotation {a.id} (image {a.image_id})"
+        if masks.is_rle(a.segmentation) and [int(v) for v in a.segmentation["size"]] != [h, w]:
+            problems.append(f"{where}: RLE size {a.segmentation['size']} is not the image's [height, width] [{h}, {w}]")
+        elif masks.area(a.segmentation, h, w) <= 0:
+            problems.append(f"{where}: the shape covers no pixel of the {w}x{h} image (redraw or delete it)")
     used = {a.category_id for a in ca.annotations}
     for cid in sorted(used):
         cat = ca.categories[cid]

@@ -114,3 +114,40 @@ def test_our_own_review_file_is_refused(store, tmp_path):
     with pytest.raises(InvalidInput, match="not COCO Annotator's export"):
         import_coco_annotator(store.engine, summary.parts)
     assert snapshot(store.engine) == before
+
+
+def _seg(i, seg):
+    return lambda d: d["annotations"][i].__setitem__("segmentation", seg)
+
+
+# Python's json reads NaN/Infinity, and pycocotools crashes the whole process (segfault, or
+# gigabytes allocated) on such coordinates; shapes that do not fit the image would reach the
+# training export as empty masks or masks of the wrong size.
+SHAPE_CASES = {
+    "NaN coordinate": (_seg(0, [[float("nan"), 2, 3, 4, 5, 6]]), "must be finite numbers"),
+    "huge coordinate": (_seg(0, [[1e300, 1, 5, 5, 9, 9]]), "must be finite numbers"),
+    "infinite bbox": (lambda d: d["annotations"][0].__setitem__("bbox", [1, 2, float("inf"), 4]), r"bbox: expected"),
+    "RLE counts not a string": (_seg(0, {"size": [60, 80], "counts": 5}), "RLE counts must be"),
+    "RLE counts empty": (_seg(0, {"size": [60, 80], "counts": ""}), "RLE counts must be"),
+    "RLE counts garbage": (_seg(0, {"size": [60, 80], "counts": "zzzzzzzz"}), "do not decode"),
+    "RLE runs do not add up": (_seg(0, {"size": [60, 80], "counts": [10, 5]}), "adding up to height x width"),
+    "RLE of another size": (_seg(0, {"size": [10, 10], "counts": [0, 100]}), r"RLE size \[10, 10\] is not the image's"),
+    "polygon outside the image": (_seg(0, [[500, 500, 600, 500, 600, 600]]), "covers no pixel of the 80x60 image"),
+    "degenerate polygon": (_seg(0, [[1, 1, 5, 5, 9, 9]]), "covers no pixel"),
+}
+
+
+@pytest.mark.parametrize("case", list(SHAPE_CASES))
+def test_unusable_shapes_are_refused_and_change_nothing(store, tmp_path, good_file, case):
+    fn, msg = SHAPE_CASES[case]
+    bad = _mutate(good_file, tmp_path, fn)
+    before = snapshot(store.engine)
+    with pytest.raises(InvalidInput, match=msg):
+        import_coco_annotator(store.engine, [bad], who="t")
+    assert snapshot(store.engine) == before
+
+
+def test_a_full_image_rle_of_the_right_size_is_imported(store, tmp_path, good_file):
+    bad = _mutate(good_file, tmp_path, _seg(0, {"size": [60, 80], "counts": [0, 60 * 80]}))
+    report = import_coco_annotator(store.engine, [bad], who="t")
+    assert report.counts["edited"] == 1

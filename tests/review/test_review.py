@@ -136,3 +136,24 @@ def test_list_lowest_score_first(store):
         rows = rv.list_annotations(s, s.get(m.Domain, store.domain_id), statuses=("pending",), limit=100)
     scores = [r.score for r in rows]
     assert scores == sorted(scores) and all(r.status == "pending" for r in rows)
+
+
+@pytest.mark.parametrize("kw, msg", [
+    ({"segmentation": [[float("nan"), 1, 5, 5, 9, 1]]}, "finite numbers"),  # pycocotools would crash the process
+    ({"segmentation": [[1, 1, 5, 5, 9, 9]]}, "covers no pixel"),  # a line: an empty mask in every export
+    ({"segmentation": [[500, 500, 600, 500, 600, 600]]}, "covers no pixel of the 80x60 image"),
+    ({"segmentation": {"size": [10, 10], "counts": [0, 100]}}, r"RLE size \[10, 10\] is not the image's"),
+    ({"segmentation": {"size": [60, 80], "counts": ""}}, "RLE counts must be"),
+    ({"bbox": [1, 1, float("inf"), 5]}, "box must be"),
+])
+def test_unusable_shapes_are_refused_and_logged_nowhere(store, kw, msg):
+    a = store.anns["4:player"]
+    with pytest.raises(rv.ReviewError, match=msg):
+        with session_scope(store.engine) as s:
+            rv.edit(s, a, "ivan", **kw)
+    with pytest.raises(rv.ReviewError, match=msg):
+        with session_scope(store.engine) as s:
+            rv.add(s, store.images[4], store.classes["ball"], "ivan", **kw)
+    assert _events(store.engine, a) == []
+    with Session(store.engine) as s:
+        assert s.get(m.Annotation, a).version == 1
