@@ -93,6 +93,16 @@ def domain_categories(session: Session, domain: Domain) -> list[Category]:
     labels: dict[int, list[Label]] = {}
     for lab in session.scalars(select(Label).where(Label.class_id.in_(list(by_id))).order_by(Label.lang)):
         labels.setdefault(lab.class_id, []).append(lab)
+    owners: dict[int, list[str]] = {}
+    for c in classes:
+        if c.category_id is not None:
+            owners.setdefault(c.category_id, []).append(c.synset)
+    clashes = {cid: syns for cid, syns in owners.items() if len(syns) > 1}
+    if clashes:
+        # Two classes under one id would merge in every COCO tool; refuse rather than write that.
+        raise ValueError(f"domain {domain.name}: category ids used by more than one class: "
+                         + "; ".join(f"{cid}: {', '.join(sorted(s))}" for cid, s in sorted(clashes.items()))
+                         + " (fix ontology_classes.category_id, e.g. reload the ontology)")
     fallback = _fallback_ids(list(classes))
     cats = []
     for c in classes:

@@ -207,3 +207,12 @@ def test_review_export_sends_no_polygon_that_covers_no_pixel(store, tmp_path):
     thin = next(a for a in anns if a["id"] == thin_mask)
     coco = COCO(str(summary.parts[0]))
     assert coco.annToMask(thin).sum() > 0 and thin["area"] > 0
+
+
+def test_clashing_category_ids_are_refused(store, tmp_path):
+    with Session(store.engine) as s:
+        s.get(m.OntologyClass, store.classes["ball"]).category_id = 2  # the tennis player's id
+        s.commit()
+    with pytest.raises(ValueError, match="category ids used by more than one class: 2: tennis_ball.n.01, tennis_player.n.01"):
+        export_coco(store.engine, tmp_path / "o", store.data_dir, CocoExportOptions(files="none"))
+    assert not (tmp_path / "o" / "annotations" / "instances.json").exists()
