@@ -291,6 +291,13 @@ def derive(spec: DomainSpec) -> tuple[dict[str, dict[str, Any]], BuildReport]:
         elif origin is None:
             dominant[obj] = None
 
+    # An [attributes] key that is neither a dominant class nor its activity would be ignored
+    # silently (a root such as policeman.n.01 is a parent class, not a dominant one).
+    anchors = set(dominant) | {o for o in dominant.values() if o}
+    stray = sorted(set(spec.attributes) - anchors)
+    if stray:
+        raise SpecError(f"{spec.name}: [attributes] names {', '.join(stray)}, which are not dominant classes "
+                        "(nor their activities): attach the attributes to a dominant class")
     classes: dict[str, dict[str, Any]] = {}
     for syn, origin in dominant.items():
         classes[syn] = {"kind": "dominant", "origin_synset": origin, "attribute_of": set()}

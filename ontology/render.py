@@ -22,32 +22,44 @@ def _node(c: OntologyClassData, lang: str) -> Text:
 
 
 def domain_tree(dom: DomainOntology, lang: str = "en", attributes: bool = True) -> Tree:
-    """Parent and dominant classes as a tree (a class with two parents shows under the first),
-    attribute classes under the dominant classes they go with."""
+    """Parent and dominant classes as a tree, attribute classes under the dominant classes they
+    go with. A class with several parents is drawn in full under the first and marked "also
+    under" the others; under each other parent it appears as a one-line reference, so every
+    is-a link of the data is in the tree and no subtree is printed twice."""
     tree = Tree(Text(f"{dom.name} ({len(dom.dominant)} dominant, {len(dom.classes)} classes, version {dom.version})", style="bold"))
     structural = [c for c in dom.classes if c.kind != "attribute"]
-    names = {c.synset for c in structural}
-    children: dict[str, list[OntologyClassData]] = {}
+    by_synset = {c.synset: c for c in structural}
+    children: dict[str, list[tuple[OntologyClassData, bool]]] = {}  # parent -> (child, drawn in full)
     tops = []
-    for c in sorted(structural, key=lambda c: c.name):
-        ps = [p for p in c.parents if p in names]
-        if ps:
-            children.setdefault(ps[0], []).append(c)
-        else:
+    for c in sorted(structural, key=lambda c: (c.name, c.synset)):
+        ps = [p for p in c.parents if p in by_synset]
+        if not ps:
             tops.append(c)
+        for i, p in enumerate(ps):
+            children.setdefault(p, []).append((c, i == 0))
     attrs: dict[str, list[OntologyClassData]] = {}
-    for c in sorted(dom.classes, key=lambda c: c.name):
+    for c in sorted(dom.classes, key=lambda c: (c.name, c.synset)):
         for d in c.attribute_of:
             attrs.setdefault(d, []).append(c)
 
     def add(branch: Tree, c: OntologyClassData) -> None:
-        node = branch.add(_node(c, lang))
+        label = _node(c, lang)
+        others = [by_synset[p].name for p in c.parents if p in by_synset][1:]
+        if others:
+            label.append(f" (also under {', '.join(others)})", style="italic")
+        node = branch.add(label)
         if attributes and attrs.get(c.synset):
             sub = node.add(Text("with", style="italic dim"))
             for a in attrs[c.synset]:
                 sub.add(_node(a, lang))
-        for child in children.get(c.synset, []):
-            add(node, child)
+        for child, full in children.get(c.synset, []):
+            if full:
+                add(node, child)
+            else:
+                first = by_synset[[p for p in child.parents if p in by_synset][0]].name
+                ref = _node(child, lang)
+                ref.append(f" (drawn under {first})", style="italic")
+                node.add(ref)
 
     for c in tops:
         add(tree, c)

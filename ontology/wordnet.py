@@ -52,9 +52,16 @@ def wordnet(extended: bool = True) -> Any:
         ) from None
     _probe(lambda: wn.synset("dog.n.01").lemma_names("fra"), "The Open Multilingual Wordnet (omw-1.4 / omw-2.0)")
     if extended:
-        _probe(lambda: (wn.add_exomw(), wn.synset("dog.n.01").lemma_names("deu_wikt")),
+        _probe(lambda: (_add_exomw_once(wn), wn.synset("dog.n.01").lemma_names("deu_wikt")),
                "The extended Open Multilingual Wordnet (extended_omw)")
     return wn
+
+
+def _add_exomw_once(wn: Any) -> None:
+    """nltk's add_exomw() is not idempotent: a second call (say the caller's own code made the
+    first) files the extended languages under the OMW folder and every *_wikt lookup fails."""
+    if "deu_wikt" not in wn.langs():
+        wn.add_exomw()
 
 
 def _probe(read: Any, what: str) -> None:

@@ -45,11 +45,11 @@ def test_load_twice_creates_no_duplicates(db_url):
         ).one()
         bg = conn.execute(
             select(Label.lemmas, Label.source).join(OntologyClass).where(
-                OntologyClass.synset == "bicycle.n.01", Label.lang == "bg")
+                OntologyClass.synset == "ferry.n.01", Label.lang == "bg")
         ).all()
     assert dom == ("sport", sport.version, list(sport.roots))
     assert tuple(row) == ("dominant", "tennis.n.01", sport.get("tennis_player.n.01").category_id)
-    assert bg == []  # bicycle is not in sport
+    assert bg == []  # ferry is not in sport
     engine.dispose()
 
 
