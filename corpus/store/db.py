@@ -18,10 +18,10 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def _alembic_dir() -> Path:
-    # In a checkout (editable install) alembic/ sits beside the packages; in a wheel it does not,
-    # so the migrations are also reachable through the package data copy if present.
-    for cand in (REPO_ROOT / "alembic", Path(__file__).resolve().parent / "alembic"):
-        if (cand / "env.py").is_file():
+    # Installed from a wheel the migrations sit inside this package (corpus/store/alembic); in a
+    # checkout (editable install) they are the top-level alembic/ folder.
+    for cand in (Path(__file__).resolve().parent / "alembic", REPO_ROOT / "alembic"):
+        if (cand / "env.py").is_file() and (cand / "versions").is_dir():
             return cand
     raise FileNotFoundError("alembic migrations folder not found next to the corpus package")
 

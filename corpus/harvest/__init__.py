@@ -1,0 +1,1 @@
+"""Harvest pipeline: plan queries, download, verify, hash, dedup, store, resume."""
