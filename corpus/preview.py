@@ -89,7 +89,9 @@ def draw_items(image: np.ndarray, items: Sequence[PreviewItem]) -> np.ndarray:
     scale = max(0.4, min(out.shape[:2]) / 1000)
     for it in sorted(items, key=lambda i: i.score):
         color = color_for(it.class_name)
-        if it.rle is not None:
+        # A mask of another size (an image file replaced after annotation) would index out of
+        # bounds: draw the box alone rather than fail the whole preview.
+        if it.rle is not None and tuple(it.rle.get("size", ())) == out.shape[:2]:
             _overlay(out, rle_to_mask(it.rle), color)
         x, y, w, h = (int(round(v)) for v in it.box_xywh)
         cv2.rectangle(out, (x, y), (x + w, y + h), color, 2)
@@ -105,7 +107,7 @@ def _tile(image: np.ndarray, it: PreviewItem, size: int) -> np.ndarray:
     x1, y1 = min(int(np.ceil(x + bw + m)), w), min(int(np.ceil(y + bh + m)), h)
     crop = image[y0:y1, x0:x1].copy()
     color = color_for(it.class_name)
-    if it.rle is not None:
+    if it.rle is not None and tuple(it.rle.get("size", ())) == (h, w):
         _overlay(crop, rle_to_mask(it.rle)[y0:y1, x0:x1], color)
     tile = np.full((size + 18, size, 3), 255, dtype=np.uint8)
     if crop.size:
@@ -160,6 +162,8 @@ def write_previews(
 
     ``model`` keeps only proposals of that model name; ``limit`` caps the number of images.
     """
+    if per_class < 1:
+        raise ValueError(f"per_class must be at least 1, got {per_class}")
     out_dir = Path(out_dir)
     summary = PreviewSummary(out_dir=out_dir)
     with session_scope(engine) as s:

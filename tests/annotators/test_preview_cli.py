@@ -56,3 +56,26 @@ def test_cli_errors_are_clear(store, tmp_path):
     assert res.exit_code == 1 and "not in the store" in res.output
     res = CliRunner().invoke(__import__("cli").app, ["--db", db, "preview", "--domain", "nope", str(tmp_path / "o")])
     assert res.exit_code == 1 and "not in the store" in res.output
+
+
+def test_a_mask_of_another_size_draws_the_box_alone():
+    from annotators.masks import mask_to_rle
+    from corpus.preview import PreviewItem, _tile, draw_items
+
+    img = np.full((60, 80, 3), 100, dtype=np.uint8)
+    wrong = np.zeros((10, 10), dtype=bool)
+    wrong[2:8, 2:8] = True
+    item = PreviewItem(1, 1, "tennis player", "person", 0.9, (5.0, 5.0, 20.0, 30.0), mask_to_rle(wrong))
+    out = draw_items(img, [item])
+    assert out.shape == img.shape and (out != img).any()  # the box and caption are drawn
+    assert _tile(img, item, 64).shape == (64 + 18, 64, 3)
+
+
+def test_per_class_below_one_is_a_clear_error(tmp_path):
+    import pytest
+
+    from corpus.preview import write_previews
+    from corpus.store.db import make_engine
+
+    with pytest.raises(ValueError, match="per_class must be at least 1"):
+        write_previews(make_engine(f"sqlite:///{tmp_path / 'x.db'}"), "sport", tmp_path, tmp_path, per_class=0)
