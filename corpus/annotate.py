@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from annotators.base import Annotator, Instance, load_rgb
 from annotators.mapping import ClassInfo, LabelMapper, Policy, wordnet_closure
 from corpus.store.db import session_scope
+from corpus.store.queries import UnknownDomain, resolve_domain
 from corpus.store.models import (
     AnnotatedImage,
     Annotation,
@@ -56,10 +57,6 @@ __all__ = [
 
 UNCLASSIFIED = "(unclassified)"
 WHO = "corpus annotate"
-
-
-class UnknownDomain(LookupError):
-    pass
 
 
 @dataclass(frozen=True)
@@ -101,15 +98,6 @@ class AnnotateSummary:
     @property
     def images_per_second(self) -> float:
         return self.annotated / self.seconds if self.seconds else 0.0
-
-
-def _domain(session: Session, name: str) -> Domain:
-    dom = session.scalar(select(Domain).where(Domain.name == name))
-    if dom is None:
-        known = ", ".join(session.scalars(select(Domain.name).order_by(Domain.name))) or "none"
-        raise UnknownDomain(f"domain {name!r} is not in the store (known: {known}); load its ontology first "
-                            "(`corpus ontology load`)")
-    return dom
 
 
 def _closures(domain: str, synsets: Sequence[str]) -> dict[str, frozenset[str]]:
@@ -211,7 +199,7 @@ def annotate_domain(
     t_start = time.perf_counter()
     summary = AnnotateSummary(domain, annotator.name, annotator.version)
     with session_scope(engine) as s:
-        dom = _domain(s, domain)
+        dom = resolve_domain(s, domain)
         infos, rows = domain_class_infos(s, dom)
         class_ids = {syn: r.id for syn, r in rows.items()}
         class_names = {syn: r.name for syn, r in rows.items()}

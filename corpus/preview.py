@@ -25,7 +25,8 @@ from sqlalchemy.engine import Engine
 from annotators.base import load_rgb
 from annotators.masks import rle_to_mask
 from corpus.store.db import session_scope
-from corpus.store.models import Domain, HarvestQuery, Image, ImageHit, OntologyClass, Proposal
+from corpus.store.queries import resolve_domain
+from corpus.store.models import HarvestQuery, Image, ImageHit, OntologyClass, Proposal
 
 __all__ = ["PreviewItem", "PreviewSummary", "draw_items", "contact_sheet", "write_previews"]
 
@@ -167,9 +168,7 @@ def write_previews(
     out_dir = Path(out_dir)
     summary = PreviewSummary(out_dir=out_dir)
     with session_scope(engine) as s:
-        dom = s.scalar(select(Domain).where(Domain.name == domain))
-        if dom is None:
-            raise LookupError(f"domain {domain!r} is not in the store")
+        dom = resolve_domain(s, domain)
         image_ids = (select(ImageHit.image_id).join(HarvestQuery, HarvestQuery.id == ImageHit.query_id)
                      .join(OntologyClass, OntologyClass.id == HarvestQuery.class_id)
                      .where(OntologyClass.domain_id == dom.id).distinct())

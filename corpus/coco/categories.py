@@ -16,13 +16,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from corpus.store.models import ClassRelation, Domain, Label, OntologyClass
+from corpus.store.queries import UnknownDomain, resolve_domain  # noqa: F401  (re-exported)
 
 FALLBACK_BASE = 100_000
 FALLBACK_SPAN = 900_000
 
-
-class UnknownDomain(ValueError):
-    pass
 
 
 @dataclass(frozen=True)
@@ -50,21 +48,6 @@ class Category:
             "kind": self.kind,
             "names": self.names,
         }
-
-
-def resolve_domain(session: Session, name: str | None) -> Domain:
-    """The named domain, or the only one in the store when no name is given."""
-    if name is None:
-        domains = session.scalars(select(Domain).order_by(Domain.name)).all()
-        if len(domains) == 1:
-            return domains[0]
-        known = ", ".join(d.name for d in domains) or "none (run `corpus ontology load`)"
-        raise UnknownDomain(f"choose a domain with --domain; the store has: {known}")
-    dom = session.scalar(select(Domain).where(Domain.name == name))
-    if dom is None:
-        known = ", ".join(session.scalars(select(Domain.name).order_by(Domain.name))) or "none"
-        raise UnknownDomain(f"unknown domain {name!r}; the store has: {known}")
-    return dom
 
 
 def _fallback_ids(classes: list[OntologyClass]) -> dict[int, int]:

@@ -10,6 +10,26 @@ from sqlalchemy.orm import Session
 from corpus.store.models import Annotation, Domain, HarvestQuery, Image, ImageHit, OntologyClass, Proposal
 
 
+class UnknownDomain(LookupError, ValueError):
+    """No such domain in the store (a LookupError, and a ValueError for callers that catch bad input)."""
+
+
+def resolve_domain(session: Session, name: str | None) -> Domain:
+    """The named domain, or the only one in the store when no name is given; a clear error otherwise."""
+    if name is None:
+        domains = session.scalars(select(Domain).order_by(Domain.name)).all()
+        if len(domains) == 1:
+            return domains[0]
+        known = ", ".join(d.name for d in domains) or "none (run `corpus ontology load`)"
+        raise UnknownDomain(f"choose a domain with --domain; the store has: {known}")
+    dom = session.scalar(select(Domain).where(Domain.name == name))
+    if dom is None:
+        known = ", ".join(session.scalars(select(Domain.name).order_by(Domain.name))) or "none"
+        raise UnknownDomain(f"unknown domain {name!r}: {name!r} is not in the store (it has: {known}); "
+                            "load its ontology with `corpus ontology load`")
+    return dom
+
+
 @dataclass(frozen=True)
 class DomainStatus:
     domain: str
