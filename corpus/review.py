@@ -1,4 +1,5 @@
-"""Review decisions on annotations: accept, reject, relabel, edit, add (and reopen).
+"""Review decisions on annotations: accept, reject, relabel, edit, add (and reopen); and on
+images: done (the reviewer looked at every instance on it) or not.
 
 Every decision is one UPDATE of the annotation, guarded by its ``version`` column (SQLAlchemy's
 version counter: the UPDATE names the version it read, so a concurrent writer makes it fail
@@ -24,7 +25,8 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from corpus.coco import masks
-from corpus.store.models import Annotation, Domain, Image, OntologyClass, Proposal, ReviewEvent, utcnow
+from corpus.store.models import (Annotation, Domain, Image, ImageReview, OntologyClass, Proposal, ReviewEvent,
+                                 utcnow)
 
 
 class ReviewError(ValueError):
@@ -324,3 +326,90 @@ def list_annotations(
         out.append(AnnotationRow(ann.id, ann.image_id, path or "", name, synset, ann.status, ann.origin, score,
                                  (ann.bbox_x, ann.bbox_y, ann.bbox_w, ann.bbox_h), ann.version, ann.reviewed_by))
     return out
+
+
+# --- images whose review is done ------------------------------------------------------------
+#
+# "Done" is the reviewer's word that every instance on an image was looked at. It is the only
+# safe reading of an untouched proposal: on a done image it was seen and kept; elsewhere it may
+# never have been opened. So only done images count as reviewed (the COCO Annotator import
+# accepts untouched proposals on done images only). ``image_reviews`` holds the current state,
+# the review log every change.
+
+
+def _domain_image_ids(domain: Domain):
+    """Images holding at least one annotation of a class of ``domain`` (a subquery)."""
+    return (select(Annotation.image_id).join(OntologyClass, OntologyClass.id == Annotation.class_id)
+            .where(OntologyClass.domain_id == domain.id).distinct())
+
+
+def mark_image_done(
+    session: Session,
+    image_id: int,
+    *,
+    reviewer: str,
+    done: bool = True,
+    origin: str = "cli",
+    note: str = "",
+    at: dt.datetime | None = None,
+) -> ReviewEvent | None:
+    """Declare an image's review done (or, with ``done=False``, not done any more).
+
+    Records who and when in ``image_reviews`` and a ``done``/``undone`` event in the review log.
+    Returns the event, or None when the image already was in that state (nothing recorded)."""
+    if session.get(Image, image_id) is None:
+        raise ReviewError(f"image {image_id} does not exist")
+    state = session.get(ImageReview, image_id)
+    was = bool(state is not None and state.done)
+    if was == done:
+        return None
+    when = at or utcnow()
+    if state is None:
+        state = ImageReview(image_id=image_id, done=done, changed_by=reviewer, changed_at=when)
+        session.add(state)
+    else:
+        state.done, state.changed_by, state.changed_at = done, reviewer, when
+    try:
+        session.flush()
+    except StaleDataError:
+        raise ReviewConflict(f"image {image_id} was marked by another reviewer meanwhile; retry") from None
+    event = ReviewEvent(image_id=image_id, who=reviewer, action="done" if done else "undone",
+                        before={"done": was}, after={"done": done, "at": when.isoformat()},
+                        origin=origin, note=note)
+    session.add(event)
+    session.flush()
+    return event
+
+
+def mark_images_done(session: Session, image_ids: Sequence[int], *, reviewer: str, done: bool = True,
+                     **kw: Any) -> int:
+    """:func:`mark_image_done` for several images; returns how many changed state."""
+    return sum(mark_image_done(session, i, reviewer=reviewer, done=done, **kw) is not None for i in image_ids)
+
+
+def done_image_ids(session: Session, domain: Domain | None = None, *, image_ids: Sequence[int] | None = None) -> set[int]:
+    """Ids of images whose review is done, optionally only those of ``domain`` or among ``image_ids``."""
+    q = select(ImageReview.image_id).where(ImageReview.done.is_(True))
+    if domain is not None:
+        q = q.where(ImageReview.image_id.in_(_domain_image_ids(domain)))
+    if image_ids is not None:
+        q = q.where(ImageReview.image_id.in_(list(image_ids)))
+    return set(session.scalars(q))
+
+
+def is_image_done(session: Session, image_id: int) -> bool:
+    return bool(session.scalar(select(ImageReview.done).where(ImageReview.image_id == image_id)))
+
+
+def review_image_ids(session: Session, domain: Domain | None = None) -> set[int]:
+    """Images there is something to review on: those with annotations (of ``domain``)."""
+    if domain is not None:
+        return set(session.scalars(_domain_image_ids(domain)))
+    return set(session.scalars(select(Annotation.image_id).distinct()))
+
+
+def pending_counts(session: Session, image_ids: Sequence[int]) -> dict[int, int]:
+    """Pending annotations per image, for the images that have any."""
+    rows = session.execute(select(Annotation.image_id, func.count()).where(
+        Annotation.image_id.in_(list(image_ids)), Annotation.status == "pending").group_by(Annotation.image_id))
+    return {i: n for i, n in rows}

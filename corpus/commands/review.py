@@ -1,4 +1,4 @@
-"""`corpus review list|accept|reject|relabel|edit|add|open`: review decisions from the command line."""
+"""`corpus review list|accept|reject|relabel|edit|add|open|done`: review decisions from the command line."""
 
 from __future__ import annotations
 
@@ -199,6 +199,55 @@ def add_cmd(
 
     _run(go)
     console.print(f"annotation {made[0]} added to image {image_id} by {who}")
+
+
+@review_app.command("done")
+def done_cmd(
+    ids: Optional[List[int]] = typer.Argument(None, help="Image ids."),
+    all_: bool = typer.Option(False, "--all", help="Every image holding annotations of the domain."),
+    domain: Optional[str] = typer.Option(None, "--domain", "-d", help="Domain for --all (default: the only one)."),
+    undo: bool = typer.Option(False, "--undo", help="Mark the images as not done any more."),
+    who: Optional[str] = _WHO, note: str = _NOTE,
+) -> None:
+    """Declare images' review done: every instance on them was looked at.
+
+    Only done images count as reviewed: `corpus import coco-annotator` accepts the proposals a
+    reviewer left untouched on done images only. Annotations keep their status (pending ones stay
+    pending: the command says how many). Each change is a done/undone event in the review log.
+
+    Examples: corpus review done 7 8 9 --who maria; corpus review done --all --domain sport;
+    corpus review done 7 --undo
+    """
+    from corpus.review import default_reviewer, mark_images_done, pending_counts, review_image_ids
+    from corpus.store.queries import UnknownDomain, resolve_domain
+
+    if not ids and not all_:
+        raise fail("give image ids or --all")
+    if ids and all_:
+        raise fail("give either image ids or --all, not both")
+    who = who or default_reviewer()
+    out: dict = {}
+
+    def go(s):
+        if all_:
+            try:
+                targets = sorted(review_image_ids(s, resolve_domain(s, domain)))
+            except UnknownDomain as exc:
+                raise fail(str(exc))
+        else:
+            targets = list(dict.fromkeys(ids))
+        out["n"] = mark_images_done(s, targets, reviewer=who, done=not undo, note=note)
+        out["targets"] = targets
+        out["pending"] = pending_counts(s, targets) if not undo else {}
+
+    _run(go)
+    n, same = out["n"], len(out["targets"]) - out["n"]
+    console.print(f"{n} image(s) {'no longer done' if undo else 'marked done'} by {who}"
+                  + (f"; {same} already {'not done' if undo else 'done'}" if same else ""))
+    if out["pending"]:
+        total = sum(out["pending"].values())
+        console.print(f"{total} pending annotation(s) on {len(out['pending'])} of them stay pending "
+                      "(accept them with `corpus review accept`)")
 
 
 @review_app.command("open")

@@ -47,6 +47,8 @@ IMAGE_STATUSES = ("pending", "stored", "rejected", "failed")
 ANNOTATION_ORIGINS = ("proposal", "manual", "import")
 REVIEW_STATUSES = ("pending", "accepted", "edited", "rejected")
 REVIEW_ACTIONS = ("create", "accept", "reject", "relabel", "edit", "delete", "add", "reopen")
+# Image-level decisions: the reviewer finished (or reopened) an image.
+IMAGE_REVIEW_ACTIONS = ("done", "undone")
 
 
 def utcnow() -> dt.datetime:
@@ -287,13 +289,36 @@ class Annotation(Base):
     __mapper_args__ = {"version_id_col": version}
 
 
+class ImageReview(Base):
+    """Whether a reviewer declared an image's review done, who last said so and when.
+
+    Done is the reviewer's word that every instance on the image was looked at: only done images
+    count as reviewed (an untouched proposal on a done image was seen and kept). Every change is
+    also a ``done``/``undone`` event in the review log; this row is the current state."""
+
+    __tablename__ = "image_reviews"
+    image_id: Mapped[int] = mapped_column(ForeignKey("images.id", ondelete="CASCADE"), primary_key=True)
+    done: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    changed_by: Mapped[str] = mapped_column(String(128))
+    changed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    version: Mapped[int] = mapped_column(Integer, default=1, nullable=False)
+
+    __mapper_args__ = {"version_id_col": version}
+
+
 class ReviewEvent(Base):
-    """Append-only review log. Database triggers (see the migration) refuse UPDATE and DELETE."""
+    """Append-only review log. Database triggers (see the migrations) refuse UPDATE and DELETE.
+
+    An event is about one annotation (accept, edit, ...) or about one image (done, undone)."""
 
     __tablename__ = "review_events"
-    __table_args__ = (CheckConstraint(_in("action", REVIEW_ACTIONS), name="action"),)
+    __table_args__ = (
+        CheckConstraint(_in("action", REVIEW_ACTIONS + IMAGE_REVIEW_ACTIONS), name="action"),
+        CheckConstraint("annotation_id IS NOT NULL OR image_id IS NOT NULL", name="subject"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
-    annotation_id: Mapped[int] = mapped_column(ForeignKey("annotations.id"), index=True)
+    annotation_id: Mapped[Optional[int]] = mapped_column(ForeignKey("annotations.id"), index=True, nullable=True)
+    image_id: Mapped[Optional[int]] = mapped_column(ForeignKey("images.id"), index=True, nullable=True)
     at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     who: Mapped[str] = mapped_column(String(128))
     action: Mapped[str] = mapped_column(String(16))
