@@ -24,6 +24,7 @@ from typing import Any, Mapping, Protocol, Sequence, runtime_checkable
 import numpy as np
 
 from annotators import masks as _masks
+from corpus.errors import ModelError
 
 __all__ = [
     "Annotator",
@@ -50,7 +51,7 @@ COCO80: tuple[str, ...] = (
 )
 
 
-class AnnotatorError(RuntimeError):
+class AnnotatorError(ModelError):
     """A model cannot be loaded or run; the message says what to provide and where."""
 
 

@@ -29,6 +29,8 @@ from typing import Any, Iterable, Literal, Sequence
 
 import yaml
 
+from corpus.errors import InputError, UsageError
+
 __all__ = [
     "ClassInfo",
     "Mapped",
@@ -94,7 +96,7 @@ def map_synset(
     domain's classes. Returns ``None`` when the policy drops the detection.
     """
     if policy not in ("keep", "drop"):
-        raise ValueError(f"unmapped policy must be 'keep' or 'drop', not {policy!r}")
+        raise UsageError(f"unmapped policy must be 'keep' or 'drop', not {policy!r}")
     if detected is None:
         return Mapped(None, "unknown-label") if policy == "keep" else None
     up = frozenset(detected_closure)
@@ -137,12 +139,12 @@ def load_label_synsets(path: str | Path | None = None) -> dict[str, str]:
     except FileNotFoundError:
         raise FileNotFoundError(f"label mapping file {path} not found") from None
     except yaml.YAMLError as exc:
-        raise ValueError(f"label mapping file {path} is not valid YAML: {exc}") from None
+        raise InputError(f"label mapping file {path} is not valid YAML: {exc}") from None
     labels = {str(k).strip().lower(): str(v).strip() for k, v in (data.get("labels") or {}).items()}
     for alias, target in (data.get("aliases") or {}).items():
         target = str(target).strip().lower()
         if target not in labels:
-            raise ValueError(f"{path}: alias {alias!r} points to unknown label {target!r}")
+            raise InputError(f"{path}: alias {alias!r} points to unknown label {target!r}")
         labels.setdefault(str(alias).strip().lower(), labels[target])
     return labels
 

@@ -137,7 +137,7 @@ class OnnxYolact:
         path = Path(path)
         if not path.is_file():
             raise AnnotatorError(f"YOLACT ONNX model {path} not found: export yolact_base_54_800000.pth to ONNX "
-                                 "(see docs/annotate.md) and pass its path with --model")
+                                 "(see docs/annotate.md) and give its path as the model", param="model")
         providers = (["CUDAExecutionProvider"] if device.startswith("cuda") else []) + ["CPUExecutionProvider"]
         try:
             self.session = ort.InferenceSession(str(path), providers=providers)

@@ -146,7 +146,7 @@ class OnnxYoloSeg:
         path = Path(path)
         if not path.is_file():
             raise AnnotatorError(f"ONNX model {path} not found: export it (e.g. `yolo export model=yolo11n-seg.pt "
-                                 f"format=onnx`) and pass its path with --model")
+                                 f"format=onnx`) and give its path as the model", param="model")
         self.path = path
         providers = ["CPUExecutionProvider"]
         if device.startswith("cuda"):

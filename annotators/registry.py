@@ -75,7 +75,8 @@ def load_annotator(
     if backend in ("onnx", "onnx-yolo", "onnx-yolact"):
         path = Path(rest)
         if not path.is_file():
-            raise AnnotatorError(f"ONNX model {path} not found: provide the exported file and pass its path with --model")
+            raise AnnotatorError(f"ONNX model {path} not found: provide the exported file and give its path as the model",
+                                 param="model")
         if iou_threshold is not None:
             opts["iou_threshold"] = iou_threshold
         if backend == "onnx-yolact" or (backend == "onnx" and _is_yolact_onnx(path)):

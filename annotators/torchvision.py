@@ -67,7 +67,7 @@ class TorchvisionMaskRCNN:
                 target = _torch_home() / "hub" / "checkpoints" / CHECKPOINT
                 raise AnnotatorError(
                     f"torchvision could not load its COCO weights ({exc}). Offline? Copy {CHECKPOINT} to {target} "
-                    f"or pass --model torchvision:/path/to/{CHECKPOINT}"
+                    f"or give the model as torchvision:/path/to/{CHECKPOINT}", param="model"
                 ) from None
             self.version = "torchvision:" + CHECKPOINT
         elif spec == "random":

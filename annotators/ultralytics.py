@@ -69,7 +69,8 @@ class UltralyticsYoloSeg:
         elif path.is_file():
             self.version = file_hash(path)
         elif path.parent != Path(".") or path.suffix != ".pt":
-            raise AnnotatorError(f"weights file {path} not found: pass the path of a YOLO -seg .pt file with --model")
+            raise AnnotatorError(f"weights file {path} not found: give the path of a YOLO -seg .pt file as the model",
+                                 param="model")
         else:
             self.version = ""
         try:
@@ -77,7 +78,8 @@ class UltralyticsYoloSeg:
         except (ConnectionError, OSError) as exc:
             raise AnnotatorError(
                 f"could not load {spec} ({exc}). Offline? Download {RELEASES} -> {path.name} on a machine with "
-                f"internet, copy it here and pass --model /path/to/{path.name} (or put it in the working directory)"
+                f"internet, copy it here and give its path as the model (/path/to/{path.name}), or put it in the "
+                "working directory", param="model"
             ) from None
         if not self.version:  # downloaded by ultralytics into the working directory or its weights dir
             ckpt = getattr(self.model, "ckpt_path", None)

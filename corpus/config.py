@@ -34,6 +34,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping
 
+from corpus.errors import ConfigError, NotFoundError
+
 __all__ = [
     "Secret",
     "SourceSettings",
@@ -75,6 +77,14 @@ class Secret:
 
     def __hash__(self) -> int:
         return hash(self._value)
+
+
+class ConfigFileMissing(ConfigError, FileNotFoundError):
+    """The settings file named (by argument or CORPUS_CONFIG) does not exist."""
+
+
+class UnknownSourceSettings(NotFoundError, KeyError):
+    """No settings for an image source of that name."""
 
 
 @dataclass(frozen=True)
@@ -150,7 +160,7 @@ class Settings:
         try:
             return self.sources[name]
         except KeyError:
-            raise KeyError(f"unknown image source {name!r}; known: {', '.join(sorted(self.sources))}") from None
+            raise UnknownSourceSettings(f"unknown image source {name!r}; known: {', '.join(sorted(self.sources))}") from None
 
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -165,7 +175,7 @@ def _parse_bool(value: Any, where: str) -> bool:
         return True
     if s in _FALSE:
         return False
-    raise ValueError(f"{where}: expected a boolean (true/false), got {value!r}")
+    raise ConfigError(f"{where}: expected a boolean (true/false), got {value!r}")
 
 
 _SOURCE_FIELDS: dict[str, type] = {
@@ -197,7 +207,7 @@ def _coerce_source_fields(raw: Mapping[str, Any], where: str) -> dict[str, Any]:
             try:
                 out[key] = typ(value)
             except (TypeError, ValueError):
-                raise ValueError(f"{where}.{key}: expected {typ.__name__}, got {value!r}") from None
+                raise ConfigError(f"{where}.{key}: expected {typ.__name__}, got {value!r}") from None
     if extra:
         out["extra"] = extra
     return out
@@ -215,9 +225,9 @@ def load_settings(env: Mapping[str, str] | None = None, config_file: str | Path 
         try:
             data = tomllib.loads(p.read_text(encoding="utf-8"))
         except FileNotFoundError:
-            raise FileNotFoundError(f"config file {p} does not exist (from CORPUS_CONFIG or --config)") from None
+            raise ConfigFileMissing(f"config file {p} does not exist") from None
         except tomllib.TOMLDecodeError as exc:
-            raise ValueError(f"config file {p} is not valid TOML: {exc}") from None
+            raise ConfigError(f"config file {p} is not valid TOML: {exc}") from None
 
     sources = dict(DEFAULT_SOURCES)
     for name, raw in (data.get("sources") or {}).items():

@@ -31,6 +31,8 @@ import re
 from dataclasses import dataclass, replace
 from typing import Any, Mapping
 
+from corpus.errors import UsageError
+
 __all__ = [
     "License",
     "LicensePolicy",
@@ -405,7 +407,7 @@ class LicensePolicy:
             if t.lower() in flags:
                 flags[t.lower()] = True
                 return
-            raise ValueError(
+            raise UsageError(
                 f"unknown license-policy token {t!r}; presets: {', '.join(PRESETS)}; tokens: {', '.join(_TOKENS)}"
             )
 

@@ -24,6 +24,7 @@ from sqlalchemy.engine import Engine
 
 from annotators.base import load_rgb
 from annotators.masks import rle_to_mask
+from corpus.errors import UsageError
 from corpus.store.db import session_scope
 from corpus.store.queries import resolve_domain
 from corpus.store.models import HarvestQuery, Image, ImageHit, OntologyClass, Proposal
@@ -164,7 +165,7 @@ def write_previews(
     ``model`` keeps only proposals of that model name; ``limit`` caps the number of images.
     """
     if per_class < 1:
-        raise ValueError(f"per_class must be at least 1, got {per_class}")
+        raise UsageError(f"per_class must be at least 1, got {per_class}")
     out_dir = Path(out_dir)
     summary = PreviewSummary(out_dir=out_dir)
     with session_scope(engine) as s:

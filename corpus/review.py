@@ -25,16 +25,30 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from corpus.coco import masks
-from corpus.store.models import (Annotation, Domain, Image, ImageReview, OntologyClass, Proposal, ReviewEvent,
-                                 utcnow)
+from corpus.errors import ConflictError, UsageError
+from corpus.store.models import (REVIEW_STATUSES, Annotation, Domain, Image, ImageReview, OntologyClass, Proposal,
+                                 ReviewEvent, utcnow)
 
 
-class ReviewError(ValueError):
+class ReviewError(UsageError):
     """A decision that cannot be made (unknown annotation or class, bad geometry)."""
 
 
-class ReviewConflict(ReviewError):
+class ReviewConflict(ReviewError, ConflictError):
     """The annotation changed since the reviewer saw it."""
+
+
+def parse_review_statuses(spec: str | Sequence[str]) -> tuple[str, ...]:
+    """Literal review statuses from ``"pending,edited"``, a sequence, or ``"all"`` (unlike exports,
+    ``accepted`` is not widened to edited here)."""
+    tokens = spec.split(",") if isinstance(spec, str) else [t for s in spec for t in str(s).split(",")]
+    tokens = [t.strip().lower() for t in tokens if t.strip()]
+    statuses = tuple(REVIEW_STATUSES) if tokens == ["all"] else tuple(dict.fromkeys(tokens))
+    bad = [t for t in statuses if t not in REVIEW_STATUSES]
+    if bad or not statuses:
+        raise UsageError(f"unknown status {', '.join(bad) or repr(spec)}; use {', '.join(REVIEW_STATUSES)} or all",
+                         param="statuses")
+    return statuses
 
 
 def default_reviewer() -> str:

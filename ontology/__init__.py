@@ -15,6 +15,7 @@ import json
 from functools import lru_cache
 from pathlib import Path
 
+from corpus.errors import NotFoundError
 from ontology.languages import LANGUAGES
 from ontology.model import DomainOntology, LabelData, OntologyClassData, domain_from_doc
 
@@ -27,8 +28,8 @@ __all__ = [
 ]
 
 
-class OntologyDataError(LookupError):
-    pass
+class OntologyDataError(NotFoundError):
+    """No built ontology for a domain, or its data file is not valid."""
 
 
 def list_domains(data_dir: Path | None = None) -> list[str]:
@@ -50,7 +51,7 @@ def _load(data_dir: str, name: str) -> DomainOntology:
         known = ", ".join(list_domains(Path(data_dir))) or "none"
         raise OntologyDataError(
             f"no built ontology for domain {name!r} in {data_dir} (known: {known}); "
-            f"run `corpus ontology build` or `corpus ontology add-domain {name} --root SYNSET`"
+            "build the ontology, or add the domain from a WordNet root synset (ontology add-domain)"
         )
     try:
         return domain_from_doc(json.loads(path.read_text(encoding="utf-8")))

@@ -12,6 +12,7 @@ import io
 from typing import Iterable
 from urllib.parse import quote
 
+from corpus.errors import UsageError
 from ontology.languages import LANGUAGES
 from ontology.model import DomainOntology, domain_to_doc, dumps
 
@@ -27,7 +28,7 @@ def export(domains: Iterable[DomainOntology], fmt: str, langs: Iterable[str] | N
     langs = tuple(langs) if langs else LANGUAGES
     unknown = [l for l in langs if l not in LANGUAGES]
     if unknown:
-        raise ValueError(f"unknown language(s) {', '.join(unknown)}; use some of: {' '.join(LANGUAGES)}")
+        raise UsageError(f"unknown language(s) {', '.join(unknown)}; use some of: {' '.join(LANGUAGES)}")
     domains = list(domains)
     if fmt == "json":
         return to_json(domains)
@@ -35,7 +36,7 @@ def export(domains: Iterable[DomainOntology], fmt: str, langs: Iterable[str] | N
         return to_csv(domains, langs)
     if fmt == "skos":
         return to_skos(domains, langs)
-    raise ValueError(f"unknown export format {fmt!r}; use one of {', '.join(FORMATS)}")
+    raise UsageError(f"unknown export format {fmt!r}; use one of {', '.join(FORMATS)}")
 
 
 def to_json(domains: list[DomainOntology]) -> str:

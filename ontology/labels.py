@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
+from corpus.errors import InputError
 from ontology import wordnet as W
 from ontology.languages import LANGUAGES, SOURCE_CHAINS, LexSource
 from ontology.model import LabelData
@@ -54,7 +55,7 @@ class Overrides:
         for key, entry in other.entries.items():
             if key in self.entries:
                 prev = self.entries[key]
-                raise ValueError(f"override for {key[0]} [{key[1]}] given twice: {prev.file} and {entry.file}")
+                raise InputError(f"override for {key[0]} [{key[1]}] given twice: {prev.file} and {entry.file}")
             self.entries[key] = entry
 
 
@@ -62,23 +63,23 @@ def load_override_file(path: Path) -> Overrides:
     try:
         doc = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
-        raise ValueError(f"{path}: invalid TOML: {exc}") from None
+        raise InputError(f"{path}: invalid TOML: {exc}") from None
     provider = doc.get("provider")
     if not isinstance(provider, str) or not provider.strip():
-        raise ValueError(f"{path}: an override file must say who provided it: provider = \"Name <email>\"")
+        raise InputError(f"{path}: an override file must say who provided it: provider = \"Name <email>\"")
     out = Overrides()
     for synset, langs in (doc.get("labels") or {}).items():
         if not isinstance(langs, dict):
-            raise ValueError(f"{path}: [labels.\"{synset}\"] must map language = [lemmas]")
+            raise InputError(f"{path}: [labels.\"{synset}\"] must map language = [lemmas]")
         for lang, value in langs.items():
             if lang not in LANGUAGES:
-                raise ValueError(f"{path}: {synset}: unknown language {lang!r} (use one of {' '.join(LANGUAGES)})")
+                raise InputError(f"{path}: {synset}: unknown language {lang!r} (use one of {' '.join(LANGUAGES)})")
             if isinstance(value, dict):
                 lemmas, definition = value.get("lemmas", []), value.get("definition")
             else:
                 lemmas, definition = value, None
             if not isinstance(lemmas, list) or not lemmas or not all(isinstance(l, str) and l.strip() for l in lemmas):
-                raise ValueError(f"{path}: {synset} [{lang}]: lemmas must be a non-empty list of strings")
+                raise InputError(f"{path}: {synset} [{lang}]: lemmas must be a non-empty list of strings")
             out.entries[(synset, lang)] = OverrideEntry(
                 tuple(_clean(lemmas)), definition, provider.strip(), Path(path).name
             )

@@ -8,12 +8,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from corpus.errors import NotFoundError, UsageError
 from ontology.build import BuildReport, build_domain
 from ontology.labels import Overrides
 from ontology.languages import LANGUAGE_NAMES, LANGUAGES, SOURCE_CHAINS
 from ontology.model import DomainOntology, domain_from_doc, domain_to_doc, dumps
 from ontology.registry import CategoryRegistry
-from ontology.spec import DomainSpec, load_specs
+from ontology.spec import NAME_RE, DomainSpec, load_specs, parse_spec, render_spec
 
 PKG_DIR = Path(__file__).resolve().parent
 
@@ -35,14 +36,14 @@ def build_all(
 ) -> list[BuildResult]:
     specs = load_specs(domains_dir)
     if not specs:
-        raise ValueError(f"no domain specs (*.toml) in {domains_dir}; add one with `corpus ontology add-domain`")
+        raise NotFoundError(f"no domain specs (*.toml) in {domains_dir}; add one with ontology add-domain")
     from ontology.wordnet import wordnet
 
     wordnet()  # fail early, with the download hint, when WordNet or the OMW is missing
     if only:
         unknown = sorted(set(only) - {s.name for s in specs})
         if unknown:
-            raise ValueError(f"no spec for domain(s) {', '.join(unknown)} in {domains_dir}")
+            raise NotFoundError(f"no spec for domain(s) {', '.join(unknown)} in {domains_dir}")
         specs = [s for s in specs if s.name in only]
     data_dir = Path(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -59,6 +60,79 @@ def build_all(
 
     ontology._load.cache_clear()
     return results
+
+
+def check_built(
+    domains_dir: Path = PKG_DIR / "domains",
+    data_dir: Path = PKG_DIR / "data",
+    overrides_dir: Path = PKG_DIR / "overrides",
+    only: list[str] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> list[str]:
+    """What a build would change in ``data_dir``, without touching it: the names of the stale
+    domains, plus ``category_ids.json`` when the id registry would change. Empty: up to date.
+
+    The build runs in a temporary copy of ``data_dir``, so the committed files stay as they are
+    (this is what CI runs to catch specs edited without a rebuild)."""
+    import shutil
+    import tempfile
+
+    data_dir = Path(data_dir)
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = Path(tmp) / "data"
+        if data_dir.is_dir():
+            shutil.copytree(data_dir, copy)
+        results = build_all(domains_dir, copy, overrides_dir, only, progress=progress)
+        stale = [r.domain.name for r in results if r.changed]
+        registry = "category_ids.json"
+        before = (data_dir / registry).read_bytes() if (data_dir / registry).is_file() else b""
+        if (copy / registry).read_bytes() != before:
+            stale.append(registry)
+    import ontology
+
+    ontology._load.cache_clear()  # the temporary copy must not answer later loads
+    return stale
+
+
+@dataclass
+class NewDomain:
+    spec_path: Path
+    results: list[BuildResult]
+
+
+def add_domain(
+    name: str,
+    roots: list[str],
+    *,
+    description: str = "",
+    force: bool = False,
+    domains_dir: Path = PKG_DIR / "domains",
+    data_dir: Path = PKG_DIR / "data",
+    overrides_dir: Path = PKG_DIR / "overrides",
+    progress: Callable[[str], None] | None = None,
+) -> NewDomain:
+    """Write ``domains_dir/<name>.toml`` for WordNet root synset(s) and build the domain.
+
+    The direct hyponyms of the roots become the dominant classes; edit the spec afterwards
+    (include/exclude lists, [objects], [attributes]) and build again."""
+    import tomllib
+
+    from ontology.wordnet import synset
+
+    if not NAME_RE.match(name):
+        raise UsageError(f"domain name {name!r} must be a lowercase identifier (letters, digits, _ and -)",
+                         param="name")
+    path = Path(domains_dir) / f"{name}.toml"
+    if path.exists() and not force:
+        raise UsageError(f"{path} exists: edit it and build the domain again, or overwrite it (force)", param="force")
+    if not roots:
+        raise UsageError("give at least one root synset", param="roots")
+    resolved = [synset(r).name() for r in roots]
+    text = render_spec(name, resolved, description)
+    parse_spec(tomllib.loads(text))  # a spec we write must be one we can read
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return NewDomain(path, build_all(domains_dir, data_dir, overrides_dir, [name], progress=progress))
 
 
 def _build_one(spec: DomainSpec, registry: CategoryRegistry, overrides: Overrides, data_dir: Path) -> BuildResult:

@@ -27,6 +27,8 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from corpus.errors import InputError
+
 SYNSET_RE = re.compile(r"^[^\s.][^\s]*\.[nvasr]\.\d\d$")
 NAME_RE = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
 
@@ -42,8 +44,8 @@ DEFAULT_TOO_GENERAL = (
 )
 
 
-class SpecError(ValueError):
-    pass
+class SpecError(InputError):
+    """A domain spec with mistakes (every message names the file and the key)."""
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,8 @@ import os
 from functools import lru_cache
 from typing import Any, Iterable
 
+from corpus.errors import NotFoundError, ResourceMissing
+
 DOWNLOAD_HINT = (
     "Get it once with:\n"
     "    python -m nltk.downloader wordnet omw-1.4 extended_omw\n"
@@ -23,7 +25,7 @@ WHOLE = "whole.n.02"  # object.n.01 > whole: artifacts, living things, natural o
 PERSON = "person.n.01"
 
 
-class WordNetMissing(RuntimeError):
+class WordNetMissing(ResourceMissing):
     """WordNet (or one of the multilingual resources) is not installed where nltk looks."""
 
 
@@ -82,7 +84,7 @@ def synset(name: str) -> Any:
     try:
         return wn.synset(name)
     except Exception as exc:
-        raise ValueError(f"{name!r} is not a WordNet 3.0 synset ({exc})") from None
+        raise NotFoundError(f"{name!r} is not a WordNet 3.0 synset ({exc})") from None
 
 
 def hypernym_closure(ss: Any) -> tuple[str, ...]:

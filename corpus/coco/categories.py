@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from corpus.errors import StoreError
 from corpus.store.models import ClassRelation, Domain, Label, OntologyClass
 from corpus.store.queries import UnknownDomain, resolve_domain  # noqa: F401  (re-exported)
 
@@ -83,7 +84,7 @@ def domain_categories(session: Session, domain: Domain) -> list[Category]:
     clashes = {cid: syns for cid, syns in owners.items() if len(syns) > 1}
     if clashes:
         # Two classes under one id would merge in every COCO tool; refuse rather than write that.
-        raise ValueError(f"domain {domain.name}: category ids used by more than one class: "
+        raise StoreError(f"domain {domain.name}: category ids used by more than one class: "
                          + "; ".join(f"{cid}: {', '.join(sorted(s))}" for cid, s in sorted(clashes.items()))
                          + " (fix ontology_classes.category_id, e.g. reload the ontology)")
     fallback = _fallback_ids(list(classes))

@@ -37,6 +37,7 @@ from corpus.coco import masks
 from corpus.coco.categories import annotator_names, domain_categories, resolve_domain
 from corpus.coco.images import FilePlacer, file_name, image_select, image_size, license_of
 from corpus.coco.writer import JsonObjectWriter
+from corpus.errors import UsageError
 from corpus.store.db import session_scope
 from corpus.store.models import Annotation, Image
 
@@ -128,7 +129,7 @@ def export_coco_annotator(
 
     opts = opts or AnnotatorExportOptions()
     if opts.chunk_images < 1:
-        raise ValueError("chunk_images must be at least 1")
+        raise UsageError("chunk_images must be at least 1")
     policy = LicensePolicy.parse(opts.license_policy)
     out_dir = Path(out_dir)
     placer = FilePlacer(Path(data_dir), opts.files)

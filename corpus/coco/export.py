@@ -28,6 +28,7 @@ from corpus.coco.categories import Category, domain_categories, resolve_domain
 from corpus.coco.images import FilePlacer, file_name, image_entry, image_select, image_size, license_entry, license_of
 from corpus.coco.splits import Splits, split_of
 from corpus.coco.writer import JsonObjectWriter, Spool
+from corpus.errors import UsageError
 from corpus.store.models import REVIEW_STATUSES, Annotation, Image
 
 Progress = Callable[[str, int], None]  # (stage, rows done since the last call)
@@ -49,11 +50,11 @@ def parse_statuses(spec: str | list[str] | tuple[str, ...]) -> tuple[str, ...]:
             continue
         for s in STATUS_ALIASES.get(t, (t,)):
             if s not in REVIEW_STATUSES:
-                raise ValueError(f"unknown review status {t!r}; use {', '.join((*REVIEW_STATUSES, 'reviewed', 'all'))}")
+                raise UsageError(f"unknown review status {t!r}; use {', '.join((*REVIEW_STATUSES, 'reviewed', 'all'))}")
             if s not in out:
                 out.append(s)
     if not out:
-        raise ValueError("no review status given")
+        raise UsageError("no review status given")
     return tuple(out)
 
 
@@ -183,7 +184,7 @@ def export_coco(
     """Write a COCO instances export of one domain to ``out_dir``; see the module docstring."""
     opts = opts or CocoExportOptions()
     if opts.segmentation not in ("polygon", "rle"):
-        raise ValueError(f"segmentation must be 'polygon' or 'rle', not {opts.segmentation!r}")
+        raise UsageError(f"segmentation must be 'polygon' or 'rle', not {opts.segmentation!r}")
     out_dir = Path(out_dir)
     placer = FilePlacer(Path(data_dir), opts.files)
     split_names = [n for n, _ in opts.splits] if opts.splits else ["all"]

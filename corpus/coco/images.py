@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from sqlalchemy import select
 
+from corpus.errors import UsageError
 from corpus.store.models import Image, Source
 
 FileMode = Literal["copy", "link", "symlink", "none"]
@@ -126,7 +127,7 @@ class FilePlacer:
         elif self.mode == "symlink":
             os.symlink(src.resolve(), dst)
         else:
-            raise ValueError(f"unknown file mode {self.mode!r}; choose one of {', '.join(FILE_MODES)}")
+            raise UsageError(f"unknown file mode {self.mode!r}; choose one of {', '.join(FILE_MODES)}")
 
 
 def image_size(row: Any, src: Path | None) -> tuple[int, int] | None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import hashlib
 
+from corpus.errors import UsageError
+
 Splits = list[tuple[str, float]]
 
 
@@ -18,21 +20,21 @@ def parse_splits(spec: str | None) -> Splits | None:
         name, sep, frac = part.partition("=")
         name = name.strip()
         if not sep or not name:
-            raise ValueError(f"split {part.strip()!r}: expected NAME=FRACTION, e.g. train=0.8,val=0.1,test=0.1")
+            raise UsageError(f"split {part.strip()!r}: expected NAME=FRACTION, e.g. train=0.8,val=0.1,test=0.1")
         if not name.replace("-", "").replace("_", "").isalnum():
-            raise ValueError(f"split name {name!r}: use letters, digits, '-' or '_'")
+            raise UsageError(f"split name {name!r}: use letters, digits, '-' or '_'")
         try:
             value = float(frac)
         except ValueError:
-            raise ValueError(f"split {name}: {frac.strip()!r} is not a number") from None
+            raise UsageError(f"split {name}: {frac.strip()!r} is not a number") from None
         if not 0 < value <= 1:
-            raise ValueError(f"split {name}: fraction {value} must be in (0, 1]")
+            raise UsageError(f"split {name}: fraction {value} must be in (0, 1]")
         if any(n == name for n, _ in out):
-            raise ValueError(f"split {name} named twice")
+            raise UsageError(f"split {name} named twice")
         out.append((name, value))
     total = sum(v for _, v in out)
     if abs(total - 1.0) > 1e-6:
-        raise ValueError(f"split fractions sum to {total:g}, not 1")
+        raise UsageError(f"split fractions sum to {total:g}, not 1")
     return out
 
 

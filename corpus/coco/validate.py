@@ -13,11 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from corpus.coco import masks
+from corpus.errors import InputError
 
 MAX_LISTED = 12
 
 
-class InvalidInput(ValueError):
+class InvalidInput(InputError):
     """A file we refuse to import, with every problem found (the first few listed)."""
 
     def __init__(self, path: Path | str, problems: list[str]) -> None:

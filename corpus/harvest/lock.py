@@ -9,9 +9,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from corpus.errors import StoreError
 
-class HarvestLocked(RuntimeError):
-    pass
+
+class HarvestLocked(StoreError):
+    """Another harvest holds the data folder's lock."""
 
 
 class HarvestLock:

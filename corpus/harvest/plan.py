@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping, Sequence
 
+from corpus.errors import NotFoundError
+
 DEFAULT_KINDS = ("dominant", "attribute")
 DEFAULT_MAX_LEMMAS = 2  # per class and language: the first lemmas are the most frequent
 
@@ -60,7 +62,7 @@ def select_classes(classes: Iterable[ClassSpec], names: Sequence[str] | None = N
         elif c not in picked:
             picked.append(c)
     if unknown:
-        raise ValueError(f"unknown class(es): {', '.join(unknown)} (give synsets such as tennis_player.n.01 or class names)")
+        raise NotFoundError(f"unknown class(es): {', '.join(unknown)} (give synsets such as tennis_player.n.01 or class names)")
     return picked
 
 

@@ -39,6 +39,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from corpus.config import Settings
+from corpus.errors import NotFoundError
 from corpus.harvest import files
 from corpus.harvest.dedup import DEFAULT_NEAR_DUP_BITS, PhashIndex, Sha1Index
 from corpus.harvest.fetch import DEFAULT_MAX_BYTES, FetchConfig, Fetcher, FetchFailed, HostLimiter
@@ -382,7 +383,7 @@ class _Harvest:
     def plan(self, session: Session) -> list[ClassSpec]:
         specs = load_classes(session, self.opt.domain)
         if not specs:
-            raise LookupError(f"domain {self.opt.domain!r} has no classes in the store")
+            raise NotFoundError(f"domain {self.opt.domain!r} has no classes in the store")
         picked = select_classes(specs, self.opt.classes or None, self.opt.kinds)
         langs = self.opt.languages or _languages_of(picked)
         self.report.planned = plan_queries(picked, self.sources, langs, self.opt.max_lemmas)

@@ -11,11 +11,12 @@ from __future__ import annotations
 import importlib
 import time
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 import httpx
 
 from corpus.config import Settings, get_settings
+from corpus.errors import NotFoundError, UsageError
 from corpus.licenses import LicensePolicy
 from corpus.sources.base import Hit, Page, Source, SourceError
 from corpus.sources.common import MissingKeyError
@@ -26,6 +27,8 @@ __all__ = [
     "KEY_REQUIRED",
     "TERMS",
     "make_source",
+    "make_sources",
+    "enabled_sources",
     "source_class",
     "Hit",
     "Page",
@@ -47,11 +50,15 @@ _CLASSES = {
 }
 
 
+class UnknownSource(SourceError, NotFoundError):
+    """No image source of that name."""
+
+
 def source_class(name: str) -> type:
     try:
         module, cls = _CLASSES[name]
     except KeyError:
-        raise SourceError(f"unknown image source {name!r}; known: {', '.join(SOURCES)}") from None
+        raise UnknownSource(f"unknown image source {name!r}; known: {', '.join(SOURCES)}", param="sources") from None
     return getattr(importlib.import_module(module), cls)
 
 
@@ -101,3 +108,40 @@ def make_source(
         wall=wall,
         transport=transport,
     )
+
+
+def enabled_sources(settings: Settings | None = None) -> tuple[str, ...]:
+    """The sources a harvest uses when none are named: those enabled in the settings, in order."""
+    settings = settings or get_settings()
+    return tuple(n for n in SOURCES if n in settings.sources and settings.sources[n].enabled)
+
+
+def make_sources(
+    names: Sequence[str] | None = None,
+    settings: Settings | None = None,
+    *,
+    policy: LicensePolicy | None = None,
+) -> dict[str, Source]:
+    """Ready clients by name for ``names`` (default: :func:`enabled_sources`).
+
+    Every name is checked before any client is made; when one cannot be made (a missing key, a
+    bad base URL) the ones already made are closed before the error goes up. The caller closes
+    the clients it gets."""
+    settings = settings or get_settings()
+    names = tuple(dict.fromkeys(names or ())) or enabled_sources(settings)
+    unknown = [n for n in names if n not in SOURCES]
+    if unknown:
+        raise UnknownSource(f"unknown image source(s): {', '.join(unknown)}; known: {', '.join(SOURCES)}",
+                            param="sources")
+    if not names:
+        raise UsageError("no image source is enabled: name the sources to search, or enable one in the settings",
+                         param="sources")
+    clients: dict[str, Source] = {}
+    try:
+        for n in names:
+            clients[n] = make_source(n, settings, policy=policy)
+    except BaseException:
+        for c in clients.values():
+            c.close()
+        raise
+    return clients

@@ -10,10 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
+from corpus.errors import RemoteError
 from corpus.licenses import License
 
 
-class SourceError(RuntimeError):
+class SourceError(RemoteError):
     """A source failed in a way retries did not fix (bad key, malformed response, ...).
 
     The message is safe to show: it never contains an API key.

@@ -14,6 +14,8 @@ from sqlalchemy import create_engine, event, inspect
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from corpus.errors import StoreError
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -89,8 +91,8 @@ def head_revision(url: str) -> str | None:
     return ScriptDirectory.from_config(alembic_config(url)).get_current_head()
 
 
-class StoreNotReady(RuntimeError):
-    pass
+class StoreNotReady(StoreError):
+    """The store's schema is not the one this version needs (and upgrading was not allowed)."""
 
 
 def ensure_ready(url: str, auto_upgrade: bool = True) -> Engine:

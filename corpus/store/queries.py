@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from corpus.errors import NotFoundError
 from corpus.store.models import Annotation, Domain, HarvestQuery, Image, ImageHit, OntologyClass, Proposal
 
 
-class UnknownDomain(LookupError, ValueError):
-    """No such domain in the store (a LookupError, and a ValueError for callers that catch bad input)."""
+class UnknownDomain(NotFoundError):
+    """No such domain in the store (a NotFoundError: a LookupError and a ValueError)."""
 
 
 def resolve_domain(session: Session, name: str | None) -> Domain:
@@ -20,13 +21,15 @@ def resolve_domain(session: Session, name: str | None) -> Domain:
         domains = session.scalars(select(Domain).order_by(Domain.name)).all()
         if len(domains) == 1:
             return domains[0]
-        known = ", ".join(d.name for d in domains) or "none (run `corpus ontology load`)"
-        raise UnknownDomain(f"choose a domain with --domain; the store has: {known}")
+        if not domains:
+            raise UnknownDomain("the store has no domain yet: load one from the ontology first", param="domain")
+        known = ", ".join(d.name for d in domains)
+        raise UnknownDomain(f"the store has several domains ({known}): choose one", param="domain")
     dom = session.scalar(select(Domain).where(Domain.name == name))
     if dom is None:
         known = ", ".join(session.scalars(select(Domain.name).order_by(Domain.name))) or "none"
         raise UnknownDomain(f"unknown domain {name!r}: {name!r} is not in the store (it has: {known}); "
-                            "load its ontology with `corpus ontology load`")
+                            "load its ontology first", param="domain")
     return dom
 
 

@@ -59,7 +59,7 @@ def test_offline_error_names_the_file(tmp_path, monkeypatch):
     from annotators.ultralytics import UltralyticsYoloSeg
 
     monkeypatch.chdir(tmp_path)
-    with pytest.raises(AnnotatorError, match=r"yolo11x-seg\.pt.*--model /path/to/yolo11x-seg\.pt"):
+    with pytest.raises(AnnotatorError, match=r"yolo11x-seg\.pt.*as the model \(/path/to/yolo11x-seg\.pt\)"):
         UltralyticsYoloSeg("yolo11x-seg.pt")
     with pytest.raises(AnnotatorError, match="not found"):
         UltralyticsYoloSeg(str(tmp_path / "nowhere" / "best.pt"))

@@ -1,0 +1,615 @@
+"""The Python API: one :class:`Corpus` object for the whole round.
+
+    from corpus import Corpus
+
+    c = Corpus.open(db_url="sqlite:///corpus.db", data_dir="data")
+    c.ontology.load(domains=["sport"])
+    c.harvest(domain="sport", per_class=50)
+    c.annotate(domain="sport", model="onnx:models/yolov8n-seg.onnx")
+    c.export_coco(out_dir="out", domain="sport", statuses="accepted")
+
+Every method takes keyword arguments, reports progress through one callback protocol
+(:mod:`corpus.progress`) and raises only :class:`corpus.errors.CorpusError` subclasses for
+anything a caller can get wrong. The methods delegate to the library modules (``corpus.harvest``,
+``corpus.annotate``, ``corpus.review``, ``corpus.coco``, ``ontology``); the CLI is a thin layer over
+this class. docs/python-api.md shows every call with an example that the test suite runs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterator, Sequence
+
+from corpus.config import Settings, load_settings
+from corpus.errors import StoreError, UsageError
+from corpus.progress import Progress, ProgressEvent, counting, done_total, emit
+
+if TYPE_CHECKING:  # the heavy modules load when a call needs them, not on `import corpus`
+    from sqlalchemy.engine import Engine
+    from sqlalchemy.orm import Session
+
+    from annotators.base import Annotator
+    from corpus.annotate import AnnotateSummary
+    from corpus.coco.coco_annotator import AnnotatorExportSummary
+    from corpus.coco.evaluate import ModelEvaluation
+    from corpus.coco.export import CocoExportSummary
+    from corpus.coco.import_ import ImportReport
+    from corpus.harvest.run import HarvestReport
+    from corpus.ontology_load import LoadResult
+    from corpus.preview import PreviewSummary
+    from corpus.review import AnnotationRow
+    from corpus.store.models import ReviewEvent
+    from corpus.store.queries import DomainStatus
+    from ontology.model import DomainOntology
+    from ontology.pipeline import BuildResult, NewDomain
+
+__all__ = ["Corpus", "Ontology", "Review", "FILE_MODES"]
+
+#: How exports place image files next to the JSON: copies, hard links, symbolic links, or none.
+FILE_MODES = ("copy", "link", "symlink", "none")
+
+
+def _names(value: str | Sequence[str] | None) -> tuple[str, ...]:
+    """A tuple of names from a sequence or a comma-separated string (``"en,bg"``)."""
+    if value is None:
+        return ()
+    items = value.split(",") if isinstance(value, str) else [p for v in value for p in str(v).split(",")]
+    return tuple(x.strip() for x in items if x.strip())
+
+
+class Corpus:
+    """A corpus: its settings, its store (opened on first use) and its data folder.
+
+    Open one with :meth:`Corpus.open`; use it as a context manager (or call :meth:`close`) to
+    release the database connections.
+    """
+
+    def __init__(self, settings: Settings, *, ontology_dir: Path | str | None = None, auto_upgrade: bool = True) -> None:
+        self.settings = settings
+        self.auto_upgrade = auto_upgrade
+        self._engine: Engine | None = None
+        self.ontology = Ontology(ontology_dir=ontology_dir, corpus=self)
+        self.review = Review(self)
+
+    @classmethod
+    def open(
+        cls,
+        *,
+        db_url: str | None = None,
+        data_dir: Path | str | None = None,
+        config_file: Path | str | None = None,
+        ontology_dir: Path | str | None = None,
+        auto_upgrade: bool = True,
+    ) -> "Corpus":
+        """A corpus from the settings (defaults < ``config_file`` or ``CORPUS_CONFIG`` or ./corpus.toml
+        < environment < these arguments). ``db_url`` defaults to ``sqlite:///corpus.db``, ``data_dir``
+        to ``./data``. A new SQLite store is created and migrated on first use; with
+        ``auto_upgrade=False`` a store at an older schema raises :class:`~corpus.errors.StoreError`."""
+        settings = load_settings(config_file=config_file)
+        return cls(settings.with_overrides(db_url=db_url, data_dir=data_dir), ontology_dir=ontology_dir,
+                   auto_upgrade=auto_upgrade)
+
+    # -- the store ---------------------------------------------------------------------------------
+
+    @property
+    def db_url(self) -> str:
+        return self.settings.db_url
+
+    @property
+    def data_dir(self) -> Path:
+        return Path(self.settings.data_dir)
+
+    @property
+    def engine(self) -> "Engine":
+        """The SQLAlchemy engine of the store, at the latest schema."""
+        if self._engine is None:
+            from corpus.store.db import ensure_ready, safe_url
+
+            try:
+                self._engine = ensure_ready(self.db_url, auto_upgrade=self.auto_upgrade)
+            except StoreError:
+                raise
+            except Exception as exc:  # a bad URL, an unreachable server, a read-only file
+                raise StoreError(f"cannot open the store {safe_url(self.db_url)}: {exc}") from exc
+        return self._engine
+
+    @contextmanager
+    def session(self) -> Iterator["Session"]:
+        """A session that commits when the block ends and rolls back on any error."""
+        from corpus.store.db import session_scope
+
+        with session_scope(self.engine) as s:
+            yield s
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
+    def __enter__(self) -> "Corpus":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        from corpus.store.db import safe_url
+
+        return f"Corpus(db_url={safe_url(self.db_url)!r}, data_dir={str(self.data_dir)!r})"
+
+    def upgrade(self, *, revision: str = "head") -> str | None:
+        """Migrate the store up to ``revision`` (creating it when missing); returns the new revision."""
+        from corpus.store.db import current_revision, safe_url, upgrade
+
+        try:
+            upgrade(self.db_url, revision)
+        except Exception as exc:
+            raise StoreError(f"upgrade of {safe_url(self.db_url)} failed: {exc}") from exc
+        return current_revision(self.db_url)
+
+    def downgrade(self, *, revision: str) -> str | None:
+        """Migrate the store down to ``revision`` (``"base"`` drops every table: all data is lost)."""
+        from corpus.store.db import current_revision, downgrade, safe_url
+
+        self.close()
+        try:
+            downgrade(self.db_url, revision)
+        except Exception as exc:
+            raise StoreError(f"downgrade of {safe_url(self.db_url)} failed: {exc}") from exc
+        return current_revision(self.db_url)
+
+    def revision(self) -> tuple[str | None, str | None]:
+        """(the store's current revision, the latest this version knows)."""
+        from corpus.store.db import current_revision, head_revision, safe_url
+
+        try:
+            return current_revision(self.db_url), head_revision(self.db_url)
+        except Exception as exc:
+            raise StoreError(f"cannot read {safe_url(self.db_url)}: {exc}") from exc
+
+    # -- what the store holds ----------------------------------------------------------------------
+
+    def status(self) -> list["DomainStatus"]:
+        """Per domain: classes, stored images, proposals and annotations per review status."""
+        from corpus.store.queries import domain_status
+
+        with self.session() as s:
+            return domain_status(s)
+
+    def charts(self, *, out_dir: Path | str, domains: Sequence[str] | None = None) -> list[Path]:
+        """PNG bar charts into ``out_dir``: stored images per class for each domain, images per license."""
+        from corpus.charts import bar_chart
+        from corpus.store.queries import images_per_class, images_per_license
+
+        out = Path(out_dir)
+        names = list(domains) if domains is not None else [r.domain for r in self.status()]
+        paths = []
+        with self.session() as s:
+            for dom in names:
+                paths.append(bar_chart(images_per_class(s, dom), f"Stored images per class: {dom}", "images",
+                                       out / f"classes-{dom}.png"))
+            paths.append(bar_chart(images_per_license(s), "Stored images per license", "images", out / "licenses.png"))
+        return paths
+
+    # -- harvest -----------------------------------------------------------------------------------
+
+    def harvest(
+        self,
+        *,
+        domain: str,
+        classes: str | Sequence[str] | None = None,
+        languages: str | Sequence[str] | None = None,
+        sources: str | Sequence[str] | None = None,
+        per_class: int = 100,
+        per_page: int = 50,
+        license_policy: str = "default",
+        min_size: int | None = None,
+        near_dup_bits: int | None = None,
+        dry_run: bool = False,
+        progress: Progress | None = None,
+        stop: threading.Event | None = None,
+        **options: Any,
+    ) -> "HarvestReport":
+        """Find, download and store openly licensed images for the domain's classes.
+
+        ``sources`` defaults to those enabled in the settings (commons and openverse unless
+        configured otherwise). A rerun continues where the last one stopped; setting ``stop``
+        ends the run early but cleanly (the report's status is then ``interrupted``).
+        ``dry_run`` plans the queries (``report.planned``) and searches nothing. Further
+        :class:`~corpus.harvest.run.HarvestOptions` fields may be given as keywords."""
+        from corpus.harvest.run import HarvestOptions, harvest
+        from corpus.licenses import LicensePolicy
+        from corpus.sources import make_sources
+
+        policy = LicensePolicy.parse(license_policy)
+        extra = {k: v for k, v in (("min_size", min_size), ("near_dup_bits", near_dup_bits)) if v is not None}
+        try:
+            opts = HarvestOptions(domain=domain, classes=_names(classes), languages=_names(languages),
+                                  per_class=per_class, per_page=per_page, license_policy=license_policy,
+                                  dry_run=dry_run, **extra, **options)
+        except TypeError as exc:
+            raise UsageError(f"harvest: {exc}") from None
+        clients = make_sources(_names(sources), self.settings, policy=policy)
+        try:
+            return harvest(self.engine, self.settings, clients, opts, progress=_HarvestProgress(progress), stop=stop)
+        finally:
+            for c in clients.values():
+                c.close()
+
+    # -- annotate and preview ----------------------------------------------------------------------
+
+    def annotate(
+        self,
+        *,
+        domain: str,
+        model: "str | Annotator" = "yolo11n-seg.pt",
+        score_threshold: float | None = None,
+        iou_threshold: float | None = None,
+        device: str = "cpu",
+        batch_size: int = 8,
+        limit: int | None = None,
+        unmapped: str = "keep",
+        progress: Progress | None = None,
+    ) -> "AnnotateSummary":
+        """Run a segmentation model over the domain's stored images and store its proposals.
+
+        ``model`` is a model spec (``"yolo11n-seg.pt"``, ``"onnx:/path/model.onnx"``,
+        ``"torchvision"``, ``"detectron2"``; see docs/annotate.md) or a loaded annotator.
+        Detections that fit no class of the domain are kept under their nearest ontology
+        parent (``unmapped="keep"``) or dropped (``"drop"``). Images this model already saw are
+        skipped. Progress: stage ``"images"``."""
+        from annotators.registry import load_annotator
+        from corpus.annotate import AnnotateOptions, annotate_domain
+
+        if unmapped not in ("keep", "drop"):
+            raise UsageError(f"unmapped must be 'keep' or 'drop', not {unmapped!r}", param="unmapped")
+        if batch_size < 1:
+            raise UsageError(f"batch_size must be at least 1, got {batch_size}", param="batch_size")
+        annotator = (load_annotator(model, score_threshold=score_threshold, iou_threshold=iou_threshold, device=device)
+                     if isinstance(model, str) else model)
+        opts = AnnotateOptions(batch_size=batch_size, limit=limit, unmapped=unmapped)  # type: ignore[arg-type]
+        return annotate_domain(self.engine, annotator, domain, self.data_dir, opts, done_total(progress, "images"))
+
+    def preview(
+        self,
+        *,
+        domain: str,
+        out_dir: Path | str,
+        model: str | None = None,
+        min_score: float = 0.0,
+        limit: int | None = None,
+        per_class: int = 48,
+        progress: Progress | None = None,
+    ) -> "PreviewSummary":
+        """Draw the domain's proposals over their images: ``out_dir/images/<id>.png`` and a contact
+        sheet per class in ``out_dir/classes/``. Progress: stage ``"images"``."""
+        from corpus.preview import write_previews
+
+        return write_previews(self.engine, domain, Path(out_dir), self.data_dir, model=model, min_score=min_score,
+                              limit=limit, per_class=per_class, progress=done_total(progress, "images"))
+
+    # -- export, import, evaluate ------------------------------------------------------------------
+
+    def export_coco(
+        self,
+        *,
+        out_dir: Path | str,
+        domain: str | None = None,
+        statuses: str | Sequence[str] = "accepted",
+        splits: str | dict[str, float] | None = None,
+        seed: int = 0,
+        segmentation: str = "polygon",
+        license_policy: str = "default",
+        files: str = "copy",
+        progress: Progress | None = None,
+    ) -> "CocoExportSummary":
+        """Write a COCO instances export of the domain for training.
+
+        ``statuses``: ``"accepted"`` (accepted as is or edited, the default), ``"edited"``,
+        ``"pending"``, ``"rejected"``, ``"all"``, or several. ``splits``: ``"train=0.8,val=0.2"`` or
+        ``{"train": 0.8, "val": 0.2}`` (images assigned by a hash of their content and ``seed``).
+        ``segmentation``: ``"polygon"`` or ``"rle"``. ``files``: one of :data:`FILE_MODES`.
+        Progress: stages ``"images"`` and ``"annotations"``, with totals."""
+        from corpus.coco.export import CocoExportOptions, count_rows, export_coco, parse_statuses
+        from corpus.licenses import LicensePolicy
+
+        _check_files(files)
+        if segmentation not in ("polygon", "rle"):
+            raise UsageError(f"segmentation must be 'polygon' or 'rle', not {segmentation!r}", param="segmentation")
+        LicensePolicy.parse(license_policy)
+        opts = CocoExportOptions(domain=domain, statuses=parse_statuses(statuses), splits=_splits(splits), seed=seed,
+                                 segmentation=segmentation, files=files, license_policy=license_policy)
+        totals = None
+        if progress is not None:
+            n_img, n_ann = count_rows(self.engine, opts)
+            totals = {"images": n_img, "annotations": n_ann}
+        return export_coco(self.engine, Path(out_dir), self.data_dir, opts, progress=counting(progress, totals))
+
+    def export_coco_annotator(
+        self,
+        *,
+        out_dir: Path | str,
+        domain: str | None = None,
+        statuses: str | Sequence[str] = "pending",
+        chunk: int = 250,
+        open_proposals: bool = False,
+        min_score: float = 0.0,
+        license_policy: str = "default",
+        files: str = "copy",
+        progress: Progress | None = None,
+    ) -> "AnnotatorExportSummary":
+        """Write images and annotations for review in COCO Annotator (``out_dir/images/``,
+        ``out_dir/annotations/part-NNNN.json``, ``chunk`` images per part). With
+        ``open_proposals``, proposals on images without annotations first become pending
+        annotations (those scoring at least ``min_score``). Progress: stage ``"images"``."""
+        from corpus.coco.coco_annotator import AnnotatorExportOptions, export_coco_annotator
+        from corpus.coco.export import parse_statuses
+
+        _check_files(files)
+        opts = AnnotatorExportOptions(domain=domain, statuses=parse_statuses(statuses), chunk_images=chunk, files=files,
+                                      open_proposals=open_proposals, min_score=min_score,
+                                      license_policy=license_policy)
+        return export_coco_annotator(self.engine, Path(out_dir), self.data_dir, opts, progress=counting(progress))
+
+    def import_coco_annotator(
+        self,
+        *,
+        files: Sequence[Path | str],
+        domain: str | None = None,
+        who: str | None = None,
+        as_of: dt.datetime | None = None,
+        dry_run: bool = False,
+    ) -> "ImportReport":
+        """Record the decisions in COCO Annotator export files (accepted, edited, deleted, added).
+
+        Idempotent; a file never overrides a review made after it was exported (reported as a
+        conflict); a bad file changes nothing and raises :class:`~corpus.errors.InputError`.
+        ``as_of`` is when the files were exported (UTC) if their names do not say."""
+        from corpus.coco.import_ import import_coco_annotator
+
+        if isinstance(files, (str, Path)):
+            files = [files]
+        if as_of is not None and as_of.tzinfo is None:
+            as_of = as_of.replace(tzinfo=dt.timezone.utc)
+        return import_coco_annotator(self.engine, [Path(f) for f in files], domain=domain, who=who, as_of=as_of,
+                                     dry_run=dry_run)
+
+    def evaluate(
+        self,
+        *,
+        domain: str | None = None,
+        models: str | Sequence[str] | None = None,
+        plot: Path | str | None = None,
+    ) -> list["ModelEvaluation"]:
+        """Each model's proposals against what reviewers kept, with COCOeval (AP, AP50, AP75, AR@100;
+        boxes and masks; class-aware and agnostic; AP per class). ``models``: names or
+        ``name@version`` (default: all). With ``plot``, also save a PNG there."""
+        from corpus.coco.evaluate import evaluate, plot as make_plot
+
+        results = evaluate(self.engine, domain, models=list(_names(models)) or None)
+        if plot is not None and results:
+            make_plot(results, Path(plot))
+        return results
+
+
+def _check_files(files: str) -> None:
+    if files not in FILE_MODES:
+        raise UsageError(f"files must be one of {', '.join(FILE_MODES)}, not {files!r}", param="files")
+
+
+def _splits(splits: str | dict[str, float] | None):
+    from corpus.coco.splits import parse_splits
+
+    if isinstance(splits, dict):
+        splits = ",".join(f"{k}={v}" for k, v in splits.items())
+    return parse_splits(splits)
+
+
+class _HarvestProgress:
+    """The harvest's own progress hooks, told as :class:`ProgressEvent` values (one stage per class)."""
+
+    def __init__(self, progress: Progress | None) -> None:
+        self.progress = progress
+        self.names: dict[str, str] = {}
+        self.per_class: int | None = None
+
+    def start(self, classes: Any, per_class: int, kept: Any) -> None:
+        self.per_class = per_class
+        self.names = {c.synset: c.name for c in classes}
+
+    def kept(self, synset: str, kept: int) -> None:
+        emit(self.progress, self.names.get(synset, synset), kept, self.per_class)
+
+    def note(self, message: str) -> None:
+        emit(self.progress, "harvest", message=message)
+
+
+class Ontology:
+    """The multilingual WordNet ontology: built domain data, and loading it into the store.
+
+    ``ontology_dir`` holds ``domains/`` (specs), ``data/`` (built JSON) and ``overrides/``; the
+    default is the ``ontology`` package's own. Only :meth:`build` and :meth:`add_domain` need
+    WordNet (NLTK data)."""
+
+    def __init__(self, *, ontology_dir: Path | str | None = None, corpus: Corpus | None = None) -> None:
+        from ontology.pipeline import PKG_DIR
+
+        base = Path(ontology_dir) if ontology_dir else PKG_DIR
+        self.domains_dir, self.data_dir, self.overrides_dir = base / "domains", base / "data", base / "overrides"
+        self._corpus = corpus
+
+    def domains(self) -> list[str]:
+        """Names of the built domains."""
+        from ontology import list_domains
+
+        return list_domains(self.data_dir)
+
+    def get(self, *, domain: str) -> "DomainOntology":
+        """A built domain: its classes (dominant, parent, attribute) with names in 25 languages."""
+        from ontology import load_domain
+
+        return load_domain(domain, self.data_dir)
+
+    def _all(self, domains: str | Sequence[str] | None) -> list["DomainOntology"]:
+        return [self.get(domain=n) for n in (_names(domains) or self.domains())]
+
+    def build(self, *, domains: str | Sequence[str] | None = None, progress: Progress | None = None) -> list["BuildResult"]:
+        """Build domains from WordNet 3.0 + OMW and write ``data/<domain>.json`` (deterministic:
+        byte-identical files for the same inputs). Progress: a message per domain."""
+        from ontology.pipeline import build_all
+
+        return build_all(self.domains_dir, self.data_dir, self.overrides_dir, list(_names(domains)) or None,
+                         progress=_named(progress))
+
+    def check(self, *, domains: str | Sequence[str] | None = None, progress: Progress | None = None) -> list[str]:
+        """What a build would change, touching nothing: stale domain names (and
+        ``category_ids.json`` when the id registry would change). Empty when up to date."""
+        from ontology.pipeline import check_built
+
+        return check_built(self.domains_dir, self.data_dir, self.overrides_dir, list(_names(domains)) or None,
+                           progress=_named(progress))
+
+    def add_domain(self, *, name: str, roots: str | Sequence[str], description: str = "", force: bool = False,
+                   progress: Progress | None = None) -> "NewDomain":
+        """Write a spec for a new domain from WordNet root synset(s) and build it."""
+        from ontology.pipeline import add_domain
+
+        return add_domain(name, list(_names(roots)), description=description, force=force,
+                          domains_dir=self.domains_dir, data_dir=self.data_dir, overrides_dir=self.overrides_dir,
+                          progress=_named(progress))
+
+    def coverage(self, *, domains: str | Sequence[str] | None = None) -> list[tuple[str, list[float], float]]:
+        """Per language: (code, share of classes with a lemma per domain, share over all domains)."""
+        from ontology.render import coverage_rows
+
+        return coverage_rows(self._all(domains))
+
+    def export(self, *, format: str = "json", domains: str | Sequence[str] | None = None,
+               languages: str | Sequence[str] | None = None, out: Path | str | None = None) -> str:
+        """The domains as ``json``, ``csv`` (a row per class and language) or ``skos`` (Turtle).
+        With ``out``, the text is also written there (atomically)."""
+        from ontology.export import export
+
+        text = export(self._all(domains), format, list(_names(languages)) or None)
+        if out is not None:
+            path = Path(out)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(path.name + ".tmp")
+            tmp.write_text(text, encoding="utf-8")
+            tmp.replace(path)
+        return text
+
+    def load(self, *, domains: str | Sequence[str] | None = None) -> list["LoadResult"]:
+        """Put built domains into the corpus's store (idempotent; a reload updates rows in place)."""
+        from corpus.ontology_load import load_domain_into_store
+
+        if self._corpus is None:
+            raise UsageError("this ontology is not attached to a corpus: use Corpus.open(...).ontology")
+        doms = self._all(domains)
+        results = []
+        for dom in doms:
+            with self._corpus.session() as s:
+                results.append(load_domain_into_store(s, dom))
+        return results
+
+
+def _named(progress: Progress | None):
+    if progress is None:
+        return None
+    return lambda name: progress(ProgressEvent("ontology", message=f"building {name}"))
+
+
+class Review:
+    """Review decisions, as COCO Annotator imports record them: every decision bumps the
+    annotation's version and adds a review event (who, what, before, after). ``who`` defaults to
+    ``$CORPUS_REVIEWER`` or the login name; ``expected_version`` refuses (with
+    :class:`~corpus.errors.ConflictError`) when someone else decided first."""
+
+    def __init__(self, corpus: Corpus) -> None:
+        self._corpus = corpus
+
+    def list(
+        self,
+        *,
+        domain: str | None = None,
+        statuses: str | Sequence[str] = "pending",
+        image_id: int | None = None,
+        class_ref: str | None = None,
+        limit: int = 50,
+    ) -> list["AnnotationRow"]:
+        """Annotations with these statuses (literal: ``accepted`` is not widened to ``edited``;
+        ``"all"`` for every status), the most doubtful (lowest score) first."""
+        from corpus.review import list_annotations, parse_review_statuses
+        from corpus.store.queries import resolve_domain
+
+        wanted = parse_review_statuses(statuses)
+        with self._corpus.session() as s:
+            return list_annotations(s, resolve_domain(s, domain), statuses=wanted, image_id=image_id,
+                                    class_ref=class_ref, limit=limit)
+
+    def _many(self, action: Any, ids: int | Sequence[int], who: str | None, expected_version: int | None,
+              note: str) -> list["ReviewEvent"]:
+        from corpus.review import default_reviewer
+
+        ids = [ids] if isinstance(ids, int) else list(ids)
+        if expected_version is not None and len(ids) > 1:
+            raise UsageError("expected_version applies to a single annotation", param="expected_version")
+        who = who or default_reviewer()
+        with self._corpus.session() as s:  # all or nothing
+            return [action(s, i, who, expected_version=expected_version, note=note) for i in ids]
+
+    def accept(self, *, ids: int | Sequence[int], who: str | None = None, expected_version: int | None = None,
+               note: str = "") -> list["ReviewEvent"]:
+        """Accept annotations as they are (all or none)."""
+        from corpus.review import accept
+
+        return self._many(accept, ids, who, expected_version, note)
+
+    def reject(self, *, ids: int | Sequence[int], who: str | None = None, expected_version: int | None = None,
+               note: str = "") -> list["ReviewEvent"]:
+        """Reject annotations: they stay in the store with their history and leave training exports."""
+        from corpus.review import reject
+
+        return self._many(reject, ids, who, expected_version, note)
+
+    def relabel(self, *, annotation_id: int, class_ref: str | int, who: str | None = None,
+                expected_version: int | None = None, note: str = "") -> "ReviewEvent":
+        """Give an annotation another class of its domain (synset, category id or English name)."""
+        from corpus.review import default_reviewer, relabel
+
+        with self._corpus.session() as s:
+            return relabel(s, annotation_id, class_ref, who or default_reviewer(), expected_version=expected_version,
+                           note=note)
+
+    def edit(self, *, annotation_id: int, segmentation: Any | None = None, bbox: Sequence[float] | None = None,
+             class_ref: str | int | None = None, who: str | None = None, expected_version: int | None = None,
+             note: str = "") -> "ReviewEvent":
+        """Change an annotation's shape (COCO polygons or RLE, and/or a box x,y,w,h) and optionally its class."""
+        from corpus.review import default_reviewer, edit
+
+        with self._corpus.session() as s:
+            return edit(s, annotation_id, who or default_reviewer(), segmentation=segmentation, bbox=bbox,
+                        class_ref=class_ref, expected_version=expected_version, note=note)
+
+    def add(self, *, image_id: int, class_ref: str | int, domain: str | None = None, segmentation: Any | None = None,
+            bbox: Sequence[float] | None = None, who: str | None = None, note: str = "") -> int:
+        """Add an instance the detectors missed (stored as accepted); returns the new annotation's id."""
+        from corpus.review import add, default_reviewer, resolve_class
+        from corpus.store.queries import resolve_domain
+
+        with self._corpus.session() as s:
+            dom = resolve_domain(s, domain)
+            ann, _ = add(s, image_id, resolve_class(s, class_ref, dom.id).id, who or default_reviewer(),
+                         segmentation=segmentation, bbox=bbox, note=note)
+            return ann.id
+
+    def open(self, *, domain: str | None = None, model: str | None = None, min_score: float = 0.0) -> int:
+        """Turn proposals on images without annotations into pending annotations; returns how many."""
+        from corpus.review import open_proposals
+        from corpus.store.queries import resolve_domain
+
+        with self._corpus.session() as s:
+            return open_proposals(s, resolve_domain(s, domain), model_name=model, min_score=min_score)
