@@ -1,8 +1,11 @@
-"""Fixtures shared by every test package: real SQLite stores, paths to shared test data."""
+"""Fixtures shared by every test package: real SQLite stores, the shared test data (WordNet, the
+real models and photos in ../shared), an offline ultralytics."""
 
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -13,6 +16,29 @@ SHARED_DIR = Path(os.environ.get("CORPUS_SHARED_DIR", REPO_ROOT.parent / "shared
 # WordNet data for the ontology tests; a user's machine uses nltk.download() instead.
 if (SHARED_DIR / "nltk_data").is_dir():
     os.environ.setdefault("NLTK_DATA", str(SHARED_DIR / "nltk_data"))
+
+# ultralytics must never reach the network here and needs its fonts locally (it would download
+# Arial.ttf); set before any test imports it.
+_YOLO_DIR = Path(tempfile.gettempdir()) / "mic-corpus-yolo-config"
+os.environ.setdefault("YOLO_OFFLINE", "1")
+os.environ.setdefault("YOLO_AUTOINSTALL", "0")
+os.environ.setdefault("YOLO_CONFIG_DIR", str(_YOLO_DIR))
+
+
+def _fonts() -> None:
+    target = Path(os.environ["YOLO_CONFIG_DIR"])
+    target.mkdir(parents=True, exist_ok=True)
+    try:
+        import matplotlib
+    except ImportError:
+        return
+    font = Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf"
+    for name in ("Arial.ttf", "Arial.Unicode.ttf"):
+        if font.is_file() and not (target / name).exists():
+            shutil.copyfile(font, target / name)
+
+
+_fonts()
 
 
 @pytest.fixture(scope="session")
@@ -25,6 +51,35 @@ def shared_dir() -> Path:
     if not SHARED_DIR.is_dir():
         pytest.fail(f"shared test data not found at {SHARED_DIR}; set CORPUS_SHARED_DIR")
     return SHARED_DIR
+
+
+@pytest.fixture(scope="session")
+def assets(shared_dir) -> Path:
+    """Real photos: bus.jpg (a bus and four people) and zidane.jpg (two people, a tie), from
+    ../shared/images (see its README), so no test needs the ultralytics package to find them."""
+    path = shared_dir / "images"
+    for name in ("bus.jpg", "zidane.jpg"):
+        if not (path / name).is_file():
+            pytest.fail(f"test photo {path / name} not found; set CORPUS_SHARED_DIR")
+    return path
+
+
+@pytest.fixture(scope="session")
+def yolo_onnx(shared_dir) -> Path:
+    """The real COCO yolov5s-seg ONNX model (shared/models/README.md)."""
+    path = Path(os.environ.get("CORPUS_TEST_ONNX_MODEL", shared_dir / "models" / "yolov5s-seg.onnx"))
+    if not path.is_file():
+        pytest.fail(f"test model {path} not found; set CORPUS_TEST_ONNX_MODEL or provide ../shared/models/")
+    return path
+
+
+@pytest.fixture
+def store(engine, tmp_path):
+    """A small real store (tests/coco/builder.py): a domain with non-Latin labels, image files,
+    annotations in every review status, proposals of two models. The annotator tests have their own."""
+    from tests.coco.builder import build
+
+    return build(engine, tmp_path / "data")
 
 
 @pytest.fixture(scope="session")

@@ -51,6 +51,10 @@ class Category:
         }
 
 
+class ClashingCategories(StoreError, ValueError):
+    """Two classes of a domain share a COCO category id in the store (a ValueError, as before)."""
+
+
 def _fallback_ids(classes: list[OntologyClass]) -> dict[int, int]:
     used = {c.category_id for c in classes if c.category_id is not None}
     out: dict[int, int] = {}
@@ -84,7 +88,7 @@ def domain_categories(session: Session, domain: Domain) -> list[Category]:
     clashes = {cid: syns for cid, syns in owners.items() if len(syns) > 1}
     if clashes:
         # Two classes under one id would merge in every COCO tool; refuse rather than write that.
-        raise StoreError(f"domain {domain.name}: category ids used by more than one class: "
+        raise ClashingCategories(f"domain {domain.name}: category ids used by more than one class: "
                          + "; ".join(f"{cid}: {', '.join(sorted(s))}" for cid, s in sorted(clashes.items()))
                          + " (fix ontology_classes.category_id, e.g. reload the ontology)")
     fallback = _fallback_ids(list(classes))
