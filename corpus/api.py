@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
@@ -522,6 +523,15 @@ def _named(progress: Progress | None):
     return lambda name: progress(ProgressEvent("ontology", message=f"building {name}"))
 
 
+@dataclass(frozen=True)
+class DoneResult:
+    images: list[int]  # the images asked for
+    changed: int  # how many changed state (the others already were done, or not done with undo)
+    pending: dict[int, int]  # pending annotations per image that still has some (they stay pending)
+    who: str
+    undo: bool = False
+
+
 class Review:
     """Review decisions, as COCO Annotator imports record them: every decision bumps the
     annotation's version and adds a review event (who, what, before, after). ``who`` defaults to
@@ -605,6 +615,27 @@ class Review:
             ann, _ = add(s, image_id, resolve_class(s, class_ref, dom.id).id, who or default_reviewer(),
                          segmentation=segmentation, bbox=bbox, note=note)
             return ann.id
+
+    def done(self, *, image_ids: int | Sequence[int] | None = None, all_images: bool = False,
+             domain: str | None = None, undo: bool = False, who: str | None = None, note: str = "") -> "DoneResult":
+        """Declare images' review done (every instance on them was looked at), or not done any
+        more with ``undo``: the given ``image_ids``, or with ``all_images`` every image holding
+        annotations of the domain. Annotations keep their status; only done images count as
+        reviewed. Each change is a done/undone event in the review log."""
+        from corpus.review import default_reviewer, mark_images_done, pending_counts, review_image_ids
+        from corpus.store.queries import resolve_domain
+
+        ids = [image_ids] if isinstance(image_ids, int) else list(image_ids or [])
+        if not ids and not all_images:
+            raise UsageError("give image ids or all_images=True", param="image_ids")
+        if ids and all_images:
+            raise UsageError("give either image ids or all_images=True, not both", param="all_images")
+        who = who or default_reviewer()
+        with self._corpus.session() as s:
+            targets = sorted(review_image_ids(s, resolve_domain(s, domain))) if all_images else list(dict.fromkeys(ids))
+            changed = mark_images_done(s, targets, reviewer=who, done=not undo, note=note)
+            pending = pending_counts(s, targets) if not undo else {}
+        return DoneResult(images=targets, changed=changed, pending=pending, who=who, undo=undo)
 
     def open(self, *, domain: str | None = None, model: str | None = None, min_score: float = 0.0) -> int:
         """Turn proposals on images without annotations into pending annotations; returns how many."""

@@ -51,6 +51,13 @@ def test_status_and_review_decisions(corpus):
     new_id = corpus.review.add(image_id=corpus.store.images[0], class_ref="tennis_ball.n.01", bbox=[1, 1, 5, 5],
                                who="maria")
     assert new_id in {r.id for r in corpus.review.list(domain="sport", statuses="accepted", limit=1000)}
+    image = corpus.store.images[0]
+    done = corpus.review.done(image_ids=[image], who="maria")
+    assert done.changed == 1 and done.images == [image]
+    assert corpus.review.done(image_ids=image, who="maria").changed == 0  # already done
+    assert corpus.review.done(image_ids=image, undo=True, who="maria").changed == 1
+    with pytest.raises(UsageError, match="image ids"):
+        corpus.review.done()
 
 
 def test_errors_are_typed_and_never_name_flags(corpus):
