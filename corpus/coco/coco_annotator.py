@@ -13,11 +13,12 @@ importer really accepts (backend/workers/tasks/data.py, ``import_annotations``):
 * big files stall the import task, so the export is split into parts of ``chunk_images`` images.
 
 Round trip: COCO Annotator gives imported annotations new ids and drops our metadata, but it keeps
-each annotation's ``color`` (a string, stored, saved by the editor and exported again). So each
+the segmentation as imported, its own id from then on, and each annotation's ``color`` (a string,
+stored, saved by the editor and exported again) unless the reviewer changes it. So each
 annotation's colour encodes our annotation id: ``id * 0x9E3779 mod 2**24`` as ``#rrggbb``, a
-bijection on 24 bits that spreads neighbouring ids over distinct colours. The import decodes it
-(checking that the id belongs to the same image); ``metadata.corpus_id`` is written too and
-preferred when a COCO Annotator version keeps it.
+bijection on 24 bits that spreads neighbouring ids over distinct colours, and
+``metadata.corpus_id`` is written too. The import (corpus.coco.import_) finds our annotations by
+these and by the exported shape, so a changed colour loses nothing.
 """
 
 from __future__ import annotations

@@ -2,14 +2,28 @@
 
 For each image in the file, each of our annotations on it ends as one of:
 
-* ``accepted`` - still there, same class, same shape (within ``iou_unchanged``): action accept;
 * ``edited`` - other shape (action edit) or other class only (action relabel): status edited;
 * ``deleted`` - gone from the file: status rejected, action delete;
+* ``accepted`` - still there, same class, same shape (within ``iou_unchanged``), on an image
+  whose review is done: action accept;
+* ``untouched`` - the same, on an image not declared done: left as it is. A file holds every
+  image of an export part whether or not the reviewer opened it, so "still in the file" alone
+  says nothing; only the reviewer's word that an image is done (``done``, or
+  :func:`corpus.review.mark_image_done` before) turns untouched proposals into accepted ones;
 
 and each annotation of the file that is not ours is ``added`` (status accepted, action add,
 ``external_id`` = ``coco-annotator:<its id>``, which makes a second import find it again).
-Images not in the file are left alone (COCO Annotator's exporter stops at the first image without
-annotations, so a missing image says nothing).
+Edits, deletions and additions are explicit acts and are recorded whether or not the image is
+done. Images not in the file are left alone (COCO Annotator's exporter stops at the first image
+without annotations, so a missing image says nothing).
+
+Finding our annotations again: COCO Annotator gives them its own ids and replaces their metadata
+on import, but keeps the segmentation it imported (it matches annotations by image, category and
+segmentation itself), its own id from then on, and the colour unless the reviewer changes it.
+So a file annotation is ours, in this order, by: ``metadata.corpus_id`` (kept by some versions),
+COCO Annotator's id recorded at an earlier import, the exact shape we exported on that image,
+the colour that encodes our id, and finally (recoloured *and* reshaped) the best mask overlap
+(IoU >= 0.5) among what is left on the image.
 
 Time decides between a file and other reviews: each file has an export time (COCO Annotator names
 its exports ``coco-<unix time>.json``; else ``as_of``, else the file's modification time), and an
@@ -38,11 +52,15 @@ from corpus.coco.categories import annotator_names, domain_categories, resolve_d
 from corpus.coco.coco_annotator import GENERATOR, color_residue, exported_polygons
 from corpus.coco.images import parse_file_name
 from corpus.coco.validate import CaAnnotation, CaFile, InvalidInput, load_json, parse_coco_annotator
-from corpus.review import _decide, add, as_utc, default_reviewer, geometry
+from corpus.review import _decide, add, as_utc, default_reviewer, done_image_ids, geometry, mark_image_done
 from corpus.store.db import session_scope
 from corpus.store.models import Annotation, Image
 
-OUTCOMES = ("accepted", "edited", "relabeled", "deleted", "added", "unchanged", "conflict", "new-since-export")
+OUTCOMES = ("accepted", "edited", "relabeled", "deleted", "added", "unchanged", "untouched", "conflict",
+            "new-since-export")
+
+# Below this mask overlap a recoloured annotation is not taken for ours (deleted and drawn anew).
+MATCH_IOU = 0.5
 
 _CA_NAME = re.compile(r"coco-(\d{9,11}(?:\.\d+)?)\.json$")
 
@@ -75,6 +93,11 @@ class ImportReport:
     warnings: list[str] = field(default_factory=list)
     images: int = 0
     dry_run: bool = False
+    done_images: int = 0  # images of the files whose review is done (declared or in the store)
+    images_not_done: int = 0
+    untouched_accepted: int = 0  # untouched proposals accepted because their image is done
+    untouched_left: int = 0  # untouched proposals left as they were (image not done)
+    marked_done: int = 0  # images this import marked done in the store
 
 
 @dataclass
@@ -133,18 +156,61 @@ def _resolve_file(session, ca: CaFile, ctx: _Context) -> dict[int, Image]:
     return images
 
 
-def _match(fa: CaAnnotation, ours: dict[int, Annotation], by_residue: dict[int, int], by_external: dict[str, int]) -> int | None:
-    cid = fa.metadata.get("corpus_id")
-    if isinstance(cid, int) and cid in ours:
-        return cid
-    r = color_residue(fa.color)
-    if r is not None and r in by_residue:
-        return by_residue[r]
-    return by_external.get(f"coco-annotator:{fa.id}")
+def _pair(fas: list[CaAnnotation], ours: dict[int, Annotation], width: int, height: int,
+          warnings: list[str], fname: str) -> dict[int, int]:
+    """File annotation id -> our annotation id, for the file annotations that are ours."""
+    pairs: dict[int, int] = {}
+    free = dict(ours)  # ours not matched yet
+    exported = {aid: exported_polygons(a, width, height) for aid, a in ours.items()}
+    by_external = {a.external_id: aid for aid, a in ours.items() if a.external_id}
+
+    def take(fa: CaAnnotation, aid: int) -> None:
+        pairs[fa.id] = aid
+        del free[aid]
+
+    def residue_id(fa: CaAnnotation) -> int | None:
+        r = color_residue(fa.color)
+        return next((aid for aid in ours if aid % (1 << 24) == r), None) if r is not None else None
+
+    rest = list(fas)
+    for step in ("metadata", "external", "shape", "colour"):
+        left = []
+        for fa in rest:
+            aid: int | None = None
+            if step == "metadata":
+                cid = fa.metadata.get("corpus_id")
+                aid = cid if isinstance(cid, int) and not isinstance(cid, bool) else None
+            elif step == "external":
+                aid = by_external.get(f"coco-annotator:{fa.id}")
+            elif step == "shape" and masks.is_polygons(fa.segmentation):
+                same = [a for a in free if masks.same_polygons(exported[a], fa.segmentation)]
+                if len(same) > 1:  # identical shapes: the colour, then the class, decide
+                    same.sort(key=lambda a: (a != residue_id(fa), ours[a].class_id != fa.category_id))
+                aid = same[0] if same else None
+            elif step == "colour":
+                aid = residue_id(fa)
+                if aid is not None and aid not in free:
+                    warnings.append(f"{fname}: annotation {fa.id} has the colour of our annotation {aid}, "
+                                    "already found (copied in the editor?)")
+            if aid is not None and aid in free:
+                take(fa, aid)
+            else:
+                left.append(fa)
+        rest = left
+    if rest and free and width and height:  # recoloured and reshaped: the best overlap left
+        cands = sorted(((masks.iou(exported[aid], fa.segmentation, height, width), fa.id, aid)
+                        for fa in rest for aid in free), reverse=True)
+        by_id = {fa.id: fa for fa in rest}
+        for score, fid, aid in cands:
+            if score < MATCH_IOU:
+                break
+            if fid in by_id and aid in free:
+                take(by_id.pop(fid), aid)
+    return pairs
 
 
 def _apply_file(session, ca: CaFile, when: dt.datetime, ctx: _Context, who: str, report: ImportReport,
-                iou_unchanged: float) -> None:
+                iou_unchanged: float, declared_done: set[int] | None) -> None:
     images = _resolve_file(session, ca, ctx)
     origin = f"coco-annotator:{ca.path.name}"
     note = f"COCO Annotator export of {when.isoformat(timespec='seconds')}"
@@ -152,28 +218,32 @@ def _apply_file(session, ca: CaFile, when: dt.datetime, ctx: _Context, who: str,
     for fa in ca.annotations:
         by_image.setdefault(fa.image_id, []).append(fa)
     report.warnings.extend(f"{ca.path.name}: {s}" for s in ca.skipped)
+    store_done = done_image_ids(session, image_ids=[img.id for img in images.values()])
 
     for ca_image_id, img in images.items():
         report.images += 1
+        if declared_done is not None and (not declared_done or img.id in declared_done) and img.id not in store_done:
+            if mark_image_done(session, img.id, reviewer=who, origin=origin, note="declared done at import"):
+                report.marked_done += 1
+            store_done.add(img.id)
+        done = img.id in store_done
+        report.done_images += done
+        report.images_not_done += not done
         width, height = int(img.width or 0), int(img.height or 0)
         ours = {a.id: a for a in session.scalars(
             select(Annotation).where(Annotation.image_id == img.id, Annotation.class_id.in_(ctx.class_ids))
             .order_by(Annotation.id))}
-        by_residue = {aid % (1 << 24): aid for aid in ours}
-        by_external = {a.external_id: a.id for a in ours.values() if a.external_id}
+        fas = by_image.get(ca_image_id, [])
+        pairs = _pair(fas, ours, width, height, report.warnings, ca.path.name)
         seen: set[int] = set()
 
         def out(kind: str, ann_id: int | None, fa: CaAnnotation | None, detail: str = "") -> None:
             report.counts[kind] += 1
             report.outcomes.append(Outcome(kind, ann_id, fa.id if fa else None, img.id, detail))
 
-        for fa in by_image.get(ca_image_id, []):
+        for fa in fas:
             new_class = ctx.class_by_name[ca.categories[fa.category_id].name.strip().casefold()]
-            ann_id = _match(fa, ours, by_residue, by_external)
-            if ann_id is not None and ann_id in seen:
-                report.warnings.append(f"{ca.path.name}: annotation {fa.id} repeats our annotation {ann_id} "
-                                       "(copied in the editor?); imported as a new one")
-                ann_id = None
+            ann_id = pairs.get(fa.id)
             if ann_id is None:
                 _, ev = add(session, img.id, new_class, who, segmentation=fa.segmentation, bbox=fa.bbox,
                             origin=origin, note=note, external_id=f"coco-annotator:{fa.id}", at=when)
@@ -191,6 +261,10 @@ def _apply_file(session, ca: CaFile, when: dt.datetime, ctx: _Context, who: str,
             if not changed and ann.status in ("accepted", "edited"):
                 out("unchanged", ann_id, fa)
                 continue
+            if not changed and not done:  # still in the file says nothing: maybe never opened
+                report.untouched_left += 1
+                out("untouched", ann_id, fa)
+                continue
             if newer:
                 msg = (f"annotation {ann_id} (image {img.id}): reviewed by {ann.reviewed_by} at "
                        f"{as_utc(ann.reviewed_at).isoformat(timespec='seconds')}, after this file was exported "
@@ -199,11 +273,16 @@ def _apply_file(session, ca: CaFile, when: dt.datetime, ctx: _Context, who: str,
                 report.conflicts.append(f"{ca.path.name}: {msg}")
                 out("conflict", ann_id, fa, msg)
                 continue
+            # COCO Annotator's id is kept with every decision, so a later file finds the
+            # annotation by it even if its colour and shape both changed meanwhile.
+            changes: dict[str, Any] = {"external_id": f"coco-annotator:{fa.id}"}
             if not changed:
-                _decide(session, ann, "accept", who, status="accepted", origin=origin, note=note, at=when)
+                _decide(session, ann, "accept", who, status="accepted", changes=changes, origin=origin, note=note,
+                        at=when)
+                report.untouched_accepted += 1
                 out("accepted", ann_id, fa)
                 continue
-            changes: dict[str, Any] = {"class_id": new_class, "external_id": f"coco-annotator:{fa.id}"}
+            changes["class_id"] = new_class
             if shape_changed:
                 changes.update(geometry(fa.segmentation, fa.bbox, width, height))
             action = "edit" if shape_changed else "relabel"
@@ -226,6 +305,24 @@ def _apply_file(session, ca: CaFile, when: dt.datetime, ctx: _Context, who: str,
             out("deleted", ann_id, None)
 
 
+def _declared_done(done: str | Sequence[int] | None, files: list[tuple[CaFile, dt.datetime]]) -> set[int] | None:
+    """Our image ids the caller declares done: None (none), an empty set (all), or the ids, each of
+    which must be an image of the files."""
+    if done is None:
+        return None
+    if isinstance(done, str):
+        if done.strip().lower() != "all":
+            raise ValueError(f"done must be 'all' or image ids, not {done!r}")
+        return set()
+    ids = {int(i) for i in done}
+    in_files = {parsed[0] for ca, _ in files for im in ca.images if (parsed := parse_file_name(im.file_name))}
+    missing = sorted(ids - in_files)
+    if missing:
+        raise InvalidInput(files[0][0].path if files else Path("."),
+                           [f"done: image {i} is not in the imported file(s)" for i in missing])
+    return ids
+
+
 def import_coco_annotator(
     engine: Engine,
     paths: Sequence[Path | str],
@@ -235,8 +332,13 @@ def import_coco_annotator(
     as_of: dt.datetime | None = None,
     dry_run: bool = False,
     iou_unchanged: float = 0.99,
+    done: str | Sequence[int] | None = None,
 ) -> ImportReport:
-    """Read COCO Annotator exports and record the reviewer's decisions; see the module docstring."""
+    """Read COCO Annotator exports and record the reviewer's decisions; see the module docstring.
+
+    ``done``: the images the reviewer declares done, ``"all"`` (every image of the files) or our
+    image ids; they are marked done in the store, and untouched proposals on them (and on images
+    already done in the store) are accepted. By default no untouched proposal is accepted."""
     who = who or default_reviewer()
     report = ImportReport(dry_run=dry_run)
     files: list[tuple[CaFile, dt.datetime]] = []
@@ -251,6 +353,7 @@ def import_coco_annotator(
         files.append((ca, when))
         report.files.append((p, when, how))
     files.sort(key=lambda f: f[1])  # older first, so a newer file has the last word
+    declared = _declared_done(done, files)
 
     class _DryRun(Exception):
         pass
@@ -262,7 +365,7 @@ def import_coco_annotator(
             for ca, _ in files:  # resolve all before applying any
                 _resolve_file(session, ca, ctx)
             for ca, when in files:
-                _apply_file(session, ca, when, ctx, who, report, iou_unchanged)
+                _apply_file(session, ca, when, ctx, who, report, iou_unchanged, declared)
             if dry_run:
                 raise _DryRun
     except _DryRun:

@@ -22,16 +22,21 @@ def coco_annotator_cmd(
     as_of: Optional[dt.datetime] = typer.Option(
         None, "--as-of", help="When the files were exported from COCO Annotator (UTC), if their names do not say "
         "(coco-<unix time>.json); default: the files' modification time."),
+    done: Optional[str] = typer.Option(
+        None, "--done", help="Images whose review you finished: 'all' (every image of the files) or image ids "
+        "(7,8,9). They are marked done, and the proposals left untouched on them (and on images already marked "
+        "done with `corpus review done`) are accepted. Without it, untouched proposals stay as they are."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Report what would change, change nothing."),
     show: int = typer.Option(20, "--show", help="List at most this many conflicts and warnings."),
 ) -> None:
-    """Import COCO Annotator exports: each of our annotations on an exported image is recorded as
-    accepted (unchanged), edited (shape or class) or deleted (rejected), and the reviewer's new
-    ones as added, with a review event each. Idempotent: a second import changes nothing. A file
+    """Import COCO Annotator exports: edits (shape or class), deletions (rejected) and the reviewer's
+    new annotations are recorded, with a review event each. A proposal left untouched is accepted
+    only on an image declared done (--done, or `corpus review done`): a file holds every image of
+    an export part, opened or not. Idempotent: a second import changes nothing. A file
     never overrides a review made after it was exported: those are reported as conflicts. A bad
     file (not UTF-8, cut off, missing keys, unknown images or categories) changes nothing.
 
-    Example: corpus import coco-annotator ~/Downloads/coco-1732350000.123.json
+    Example: corpus import coco-annotator --done all ~/Downloads/coco-1732350000.123.json
     """
     from corpus.coco.categories import UnknownDomain
     from corpus.coco.import_ import OUTCOMES, import_coco_annotator
@@ -40,8 +45,18 @@ def coco_annotator_cmd(
 
     if as_of is not None and as_of.tzinfo is None:
         as_of = as_of.replace(tzinfo=dt.timezone.utc)
+    done_arg: str | list[int] | None = None
+    if done is not None:
+        tokens = [t.strip() for t in done.replace(" ", ",").split(",") if t.strip()]
+        if tokens == ["all"]:
+            done_arg = "all"
+        elif tokens and all(t.isdigit() and len(t) <= 18 for t in tokens):
+            done_arg = [int(t) for t in tokens]
+        else:
+            raise fail(f"--done takes all or image ids separated by commas (7,8,9), not {done!r}")
     try:
-        report = import_coco_annotator(state.engine(), files, domain=domain, who=who, as_of=as_of, dry_run=dry_run)
+        report = import_coco_annotator(state.engine(), files, domain=domain, who=who, as_of=as_of, dry_run=dry_run,
+                                       done=done_arg)
     except ReviewConflict as exc:
         raise fail(f"{exc}; nothing was imported")
     except (InvalidInput, UnknownDomain) as exc:
@@ -56,6 +71,13 @@ def coco_annotator_cmd(
             table.add_row(kind, str(report.counts[kind]))
     console.print(table)
     console.print(f"{report.images} image(s) matched")
+    if report.done_images:
+        console.print(f"{report.done_images} image(s) done: {report.untouched_accepted} untouched annotation(s) "
+                      f"accepted" + (f" ({report.marked_done} image(s) marked done now)" if report.marked_done else ""))
+    if report.untouched_left:
+        console.print(f"{report.untouched_left} untouched annotation(s) on {report.images_not_done} image(s) not "
+                      "declared done were left as they are (declare finished images with --done IDS|all, "
+                      "or `corpus review done`)")
     for line in report.warnings[:show]:
         err_console.print(f"[yellow]warning:[/] {line}")
     if report.conflicts:

@@ -65,7 +65,7 @@ def test_review_export_import_and_cli_decisions(store, tmp_path):
     parts = sorted((ca / "annotations").glob("part-*.json"))
     assert len(parts) == 2 and (ca / "annotations" / "categories.json").is_file()
     f = coco_annotator_roundtrip(parts, lambda st, bn: None, tmp_path / "dl", at=time.time() + 2)
-    r, text = run(store, "import", "coco-annotator", "--who", "maria", str(f))
+    r, text = run(store, "import", "coco-annotator", "--who", "maria", "--done", "all", str(f))
     assert r.exit_code == 0, text
     assert "accepted" in text and "from the file name" in text
     r2, text2 = run(store, "import", "coco-annotator", str(f))

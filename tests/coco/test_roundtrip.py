@@ -21,7 +21,8 @@ from tests.coco.ca_sim import coco_annotator_roundtrip
 def _state(engine):
     with Session(engine) as s:
         anns = {a.id: (a.status, a.version, a.class_id, a.segmentation) for a in s.scalars(select(m.Annotation))}
-        n_events = s.scalar(select(func.count()).select_from(m.ReviewEvent))
+        # Decisions on annotations; images declared done add their own events (counted apart).
+        n_events = s.scalar(select(func.count()).select_from(m.ReviewEvent).where(m.ReviewEvent.annotation_id.isnot(None)))
     return anns, n_events
 
 
@@ -64,7 +65,7 @@ def test_roundtrip_records_exactly_what_the_reviewer_did(store, tmp_path):
     before, n_events_before = _state(store.engine)
     export_file = coco_annotator_roundtrip(summary.parts, _review(store), tmp_path / "downloads")
 
-    report = import_coco_annotator(store.engine, [export_file], who="maria")
+    report = import_coco_annotator(store.engine, [export_file], who="maria", done="all")
     assert dict(report.counts) == {"deleted": 1, "edited": 1, "relabeled": 1, "added": 1, "accepted": 4, "unchanged": 3}
     assert not report.conflicts
     after, n_events = _state(store.engine)
@@ -82,6 +83,7 @@ def test_roundtrip_records_exactly_what_the_reviewer_did(store, tmp_path):
     new = set(after) - set(before)
     assert len(new) == 1
     assert n_events == n_events_before + 8
+    assert report.marked_done == 4  # images 0, 1, 3, 4 (image 5 is absent from the file)
     with Session(store.engine) as s:
         added = s.get(m.Annotation, new.pop())
         assert (added.status, added.origin, added.external_id, added.image_id) == (
@@ -93,7 +95,7 @@ def test_roundtrip_records_exactly_what_the_reviewer_did(store, tmp_path):
         assert {"delete", "edit", "relabel", "add", "accept"} <= actions
 
     # Idempotent: the same file again changes nothing.
-    again = import_coco_annotator(store.engine, [export_file], who="maria")
+    again = import_coco_annotator(store.engine, [export_file], who="maria", done="all")
     assert set(again.counts) == {"unchanged"} and not again.conflicts
     assert _state(store.engine) == (after, n_events)
 
@@ -136,7 +138,7 @@ def test_older_file_never_overwrites_a_newer_review(store, tmp_path):
     with session_scope(store.engine) as s:  # meanwhile, on the command line
         accept(s, store.anns["4:ball"], "ivan")
         reject(s, store.anns["4:player"], "ivan")
-    report = import_coco_annotator(store.engine, [old_file], who="maria")
+    report = import_coco_annotator(store.engine, [old_file], who="maria", done="all")
     assert report.counts["conflict"] == 2
     assert any(f"annotation {store.anns['4:ball']} " in c and "ivan" in c for c in report.conflicts)
     with Session(store.engine) as s:
