@@ -363,8 +363,11 @@ class Corpus:
         who: str | None = None,
         as_of: dt.datetime | None = None,
         dry_run: bool = False,
+        done: str | Sequence[int] | None = None,
     ) -> "ImportReport":
-        """Record the decisions in COCO Annotator export files (accepted, edited, deleted, added).
+        """Record the decisions in COCO Annotator export files (edited, deleted, added; untouched
+        proposals accepted only on images whose review is done: ``done="all"`` or our image ids
+        declare them, and marks them done; images already done in the store count too).
 
         Idempotent; a file never overrides a review made after it was exported (reported as a
         conflict); a bad file changes nothing and raises :class:`~corpus.errors.InputError`.
@@ -376,7 +379,7 @@ class Corpus:
         if as_of is not None and as_of.tzinfo is None:
             as_of = as_of.replace(tzinfo=dt.timezone.utc)
         return import_coco_annotator(self.engine, [Path(f) for f in files], domain=domain, who=who, as_of=as_of,
-                                     dry_run=dry_run)
+                                     dry_run=dry_run, done=done)
 
     def evaluate(
         self,

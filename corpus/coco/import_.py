@@ -52,6 +52,7 @@ from corpus.coco.categories import annotator_names, domain_categories, resolve_d
 from corpus.coco.coco_annotator import GENERATOR, color_residue, exported_polygons
 from corpus.coco.images import parse_file_name
 from corpus.coco.validate import CaAnnotation, CaFile, InvalidInput, load_json, parse_coco_annotator
+from corpus.errors import UsageError
 from corpus.review import _decide, add, as_utc, default_reviewer, done_image_ids, geometry, mark_image_done
 from corpus.store.db import session_scope
 from corpus.store.models import Annotation, Image
@@ -312,7 +313,7 @@ def _declared_done(done: str | Sequence[int] | None, files: list[tuple[CaFile, d
         return None
     if isinstance(done, str):
         if done.strip().lower() != "all":
-            raise ValueError(f"done must be 'all' or image ids, not {done!r}")
+            raise UsageError(f"done must be 'all' or image ids, not {done!r}", param="done")
         return set()
     ids = {int(i) for i in done}
     in_files = {parsed[0] for ca, _ in files for im in ca.images if (parsed := parse_file_name(im.file_name))}
