@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from corpus.coco import masks
 from corpus.coco.categories import Category, domain_categories, resolve_domain
 from corpus.coco.images import FilePlacer, file_name, image_entry, image_select, image_size, license_entry, license_of
-from corpus.coco.splits import Splits, split_of
+from corpus.coco.splits import Splits, split_key, split_of
 from corpus.coco.writer import JsonObjectWriter, Spool
 from corpus.errors import UsageError
 from corpus.store.models import REVIEW_STATUSES, Annotation, Image
@@ -170,8 +170,7 @@ class _Selection:
         return self.policy.reason(license_of(row))
 
 
-def _split_key(image_id: int, sha1: str | None) -> str:
-    return sha1 or f"id:{image_id}"
+_split_key = split_key
 
 
 def export_coco(

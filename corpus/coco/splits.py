@@ -38,6 +38,12 @@ def parse_splits(spec: str | None) -> Splits | None:
     return out
 
 
+def split_key(image_id: int, sha1: str | None) -> str:
+    """What an image's split is decided by: its content hash, else its store id (every export
+    that splits, COCO or YOLO, uses this, so they agree image for image)."""
+    return sha1 or f"id:{image_id}"
+
+
 def split_of(key: str, splits: Splits, seed: int = 0) -> str:
     """The split of the image with this key (its sha1, else ``id:<n>``)."""
     digest = hashlib.blake2b(f"{seed}:{key}".encode(), digest_size=8).digest()

@@ -1,0 +1,88 @@
+"""`corpus export yolo`: the Ultralytics YOLO-seg dataset export (a command of the `export` group)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from rich.table import Table
+
+from corpus.commands.common import console, fail, state
+
+
+def yolo_cmd(
+    out: Path = typer.Argument(..., help="New or empty folder (created): data.yaml, images/SPLIT/, labels/SPLIT/, "
+                               "ATTRIBUTION.md, licenses.json."),
+    domain: Optional[str] = typer.Option(None, "--domain", "-d", help="Domain to export (default: the only one in the store)."),
+    status: str = typer.Option("accepted", "--status",
+                               help="Review statuses to export, comma separated: accepted (= accepted as is or edited), "
+                               "edited, pending, rejected, all."),
+    split: str = typer.Option("train=0.8,val=0.1,test=0.1", "--split",
+                              help="Splits as NAME=FRACTION summing to 1; train and val are required. The same "
+                              "--split and --seed put every image in the same split as `export coco` does."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the split assignment."),
+    lang: str = typer.Option("en", "--lang", help="Language of the class names in data.yaml (English where a class has "
+                             "no lemma in it), e.g. bg, de, el."),
+    classes: Optional[List[str]] = typer.Option(None, "--class", help="Only this class (synset, English name or category "
+                                                "id); repeatable. Default: every class with exported instances."),
+    license_policy: str = typer.Option(
+        "default", "--license-policy",
+        help="Only images whose license passes, as for `export coco`: default (commercial use and derivatives), "
+        "research, any-open, no-share-alike, public-domain, or tokens (see docs/export.md)."),
+    link: bool = typer.Option(False, "--link", help="Hard-link image files instead of copying (symlink across disks)."),
+    symlink: bool = typer.Option(False, "--symlink", help="Symbolically link image files instead of copying."),
+    no_images: bool = typer.Option(False, "--no-images", help="Write data.yaml and the labels only, no image files."),
+) -> None:
+    """Export reviewed instances of a domain as a YOLO-seg dataset (Ultralytics layout) to train on.
+
+    One label file per image, one instance per line: the class index, then its outline as x y pairs
+    divided by the image size. data.yaml lists the class names in --lang and, under mic_corpus, each
+    class's synset and category id, so a trained model's classes map back onto the ontology.
+
+    Example: corpus export yolo --domain sport --status accepted --lang bg out/yolo && yolo train data=out/yolo/data.yaml
+    """
+    from corpus.coco.export import parse_statuses
+    from corpus.coco.splits import parse_splits
+    from corpus.coco.yolo import YoloExportOptions, count_annotations, export_yolo
+    from corpus.commands.export import _files_mode, _progress
+    from corpus.store.queries import UnknownDomain
+
+    try:
+        opts = YoloExportOptions(domain=domain, statuses=parse_statuses(status), splits=parse_splits(split) or [],
+                                 seed=seed, lang=lang, classes=classes or None,
+                                 files=_files_mode(link, symlink, no_images), license_policy=license_policy)
+        engine = state.engine()
+        total = count_annotations(engine, opts)
+        with _progress() as prog:
+            task = prog.add_task("annotations", total=total)
+            summary = export_yolo(engine, out, state.settings.data_dir, opts, progress=lambda n: prog.advance(task, n))
+    except (ValueError, UnknownDomain) as exc:
+        raise fail(str(exc))
+    table = Table(title=f"YOLO export of {summary.domain} -> {out}")
+    for col in ("split", "images", "instances"):
+        table.add_column(col, justify="left" if col == "split" else "right")
+    for name, _ in opts.splits:
+        table.add_row(name, str(summary.images[name]), str(summary.instances[name]))
+    console.print(table)
+    console.print(f"{len(summary.classes)} classes named in '{summary.lang}' in {summary.data_yaml}; "
+                  f"license policy: {summary.policy}")
+    if summary.untranslated:
+        console.print(f"[yellow]note[/]: {len(summary.untranslated)} class(es) have no '{lang}' lemma and keep their "
+                      f"English name: {', '.join(summary.untranslated[:10])}{' ...' if len(summary.untranslated) > 10 else ''}")
+    for reason, n in sorted(summary.skipped_license.items()):
+        console.print(f"[yellow]left out[/] {n} image(s): {reason}")
+    if summary.missing_files:
+        console.print(f"[yellow]left out[/] {summary.missing_files} image(s) whose file is missing under {state.settings.data_dir}")
+    if summary.box_only:
+        console.print(f"{summary.box_only} instance(s) without a usable mask were written as their box")
+    if summary.merged:
+        console.print(f"{summary.merged} instance(s) in several parts were joined into one outline")
+    if summary.empty:
+        console.print(f"[yellow]left out[/] {summary.empty} instance(s) whose mask and box cover no pixel")
+
+
+def register(app: typer.Typer) -> None:
+    from corpus.commands.export import export_app
+
+    export_app.command("yolo")(yolo_cmd)
