@@ -38,6 +38,7 @@ if TYPE_CHECKING:  # the heavy modules load when a call needs them, not on `impo
     from corpus.coco.evaluate import ModelEvaluation
     from corpus.coco.export import CocoExportSummary
     from corpus.coco.import_ import ImportReport
+    from corpus.coco.yolo import YoloExportSummary
     from corpus.harvest.run import HarvestReport
     from corpus.ontology_load import LoadResult
     from corpus.preview import PreviewSummary
@@ -354,6 +355,40 @@ class Corpus:
                                       open_proposals=open_proposals, min_score=min_score,
                                       license_policy=license_policy)
         return export_coco_annotator(self.engine, Path(out_dir), self.data_dir, opts, progress=counting(progress))
+
+    def export_yolo(
+        self,
+        *,
+        out_dir: Path | str,
+        domain: str | None = None,
+        statuses: str | Sequence[str] = "accepted",
+        splits: str | dict[str, float] | None = "train=0.8,val=0.1,test=0.1",
+        seed: int = 0,
+        lang: str = "en",
+        classes: str | Sequence[str] | None = None,
+        license_policy: str = "default",
+        files: str = "copy",
+        progress: Progress | None = None,
+    ) -> "YoloExportSummary":
+        """Write the domain's reviewed instances as an Ultralytics YOLO-seg dataset (``data.yaml``,
+        ``images/<split>/``, ``labels/<split>/``, ``ATTRIBUTION.md``) into a new or empty ``out_dir``.
+
+        The same ``splits`` and ``seed`` put each image in the same split as :meth:`export_coco`;
+        ``splits`` needs ``train`` and ``val``. Class names are in ``lang`` (English where a class has
+        no lemma in it); ``classes`` (synsets, English names or category ids) limits the classes.
+        Progress: stage ``"annotations"``, with its total."""
+        from corpus.coco.export import parse_statuses
+        from corpus.coco.yolo import YoloExportOptions, count_annotations, export_yolo
+
+        _check_files(files)
+        opts = YoloExportOptions(domain=domain, statuses=parse_statuses(statuses), splits=_splits(splits) or [],
+                                 seed=seed, lang=lang, classes=list(_names(classes)) or None, files=files,
+                                 license_policy=license_policy)
+        step = None
+        if progress is not None:
+            step = counting(progress, {"annotations": count_annotations(self.engine, opts)})
+        return export_yolo(self.engine, Path(out_dir), self.data_dir, opts,
+                           progress=(lambda n: step("annotations", n)) if step else None)
 
     def import_coco_annotator(
         self,

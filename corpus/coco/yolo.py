@@ -36,6 +36,7 @@ from corpus.coco import masks
 from corpus.coco.categories import Category, domain_categories
 from corpus.coco.images import IMAGE_COLUMNS, FilePlacer, file_name, image_size, license_entry, license_of
 from corpus.coco.splits import Splits, split_key, split_of
+from corpus.errors import NotFoundError, UsageError
 from corpus.store.models import Annotation, Domain, Image, OntologyClass, Source
 from corpus.store.queries import resolve_domain
 
@@ -46,7 +47,7 @@ DEFAULT_SPLITS: Splits = [("train", 0.8), ("val", 0.1), ("test", 0.1)]
 Progress = Callable[[int], None]  # annotation rows read since the last call
 
 
-class ClassError(ValueError):
+class ClassError(NotFoundError):
     """A class that is not in the domain (unknown, or a class of another domain)."""
 
 
@@ -91,6 +92,7 @@ class YoloExportSummary:
     untranslated: list[str] = field(default_factory=list)  # classes named in English for want of a lemma
     trained_on: list[tuple[int, int, int, str]] = field(default_factory=list)  # (ann id, version, image id, split)
     policy: str = ""
+    splits: list[str] = field(default_factory=list)
 
     def count(self, index: int, split: str) -> int:
         return self.per_class[(index, split)]
@@ -197,11 +199,13 @@ def select_classes(session: Session, domain: Domain, cats: Sequence[Category], w
                 ).first()
                 if other is not None:
                     raise ClassError(f"class {t!r} ({other.synset}) belongs to domain {other.name!r}, not {domain.name!r}; "
-                                     f"train one domain at a time")
+                                     f"export and train one domain at a time", param="classes")
                 raise ClassError(f"class {t!r} is not in domain {domain.name!r} (give a synset such as "
-                                 f"{cats[0].synset if cats else 'tennis_ball.n.01'}, an English name or a category id)")
+                                 f"{cats[0].synset if cats else 'tennis_ball.n.01'}, an English name or a category id)",
+                                 param="classes")
             if len(hit) > 1:
-                raise ClassError(f"{t!r} names {len(hit)} classes ({', '.join(c.synset for c in hit)}): give the synset")
+                raise ClassError(f"{t!r} names {len(hit)} classes ({', '.join(c.synset for c in hit)}): give the synset",
+                                 param="classes")
             if hit[0] not in out:
                 out.append(hit[0])
         return sorted(out, key=lambda c: c.id)
@@ -254,8 +258,8 @@ def count_annotations(engine: Engine, opts: YoloExportOptions) -> int:
 def _check_out_dir(out_dir: Path) -> None:
     # Stale images or labels from another export would be trained on silently: start empty.
     if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
-        raise ValueError(f"{out_dir} exists and is not an empty folder: a YOLO export needs a new or empty "
-                         "folder (files left from another export would be trained on)")
+        raise UsageError(f"{out_dir} exists and is not an empty folder: a YOLO export needs a new or empty "
+                         "folder (files left from another export would be trained on)", param="out_dir")
 
 
 def export_yolo(engine: Engine, out_dir: Path, data_dir: Path, opts: YoloExportOptions | None = None,
@@ -266,8 +270,8 @@ def export_yolo(engine: Engine, out_dir: Path, data_dir: Path, opts: YoloExportO
     opts = opts or YoloExportOptions()
     names = [n for n, _ in opts.splits]
     if "train" not in names or "val" not in names:
-        raise ValueError(f"a YOLO dataset needs a train and a val split (got {', '.join(names)}), "
-                         "e.g. --split train=0.8,val=0.2")
+        raise UsageError(f"a YOLO dataset needs a train and a val split (got {', '.join(names) or 'none'}), "
+                         "e.g. train=0.8,val=0.2", param="splits")
     out_dir = Path(out_dir)
     policy = LicensePolicy.parse(opts.license_policy)
     _check_out_dir(out_dir)
@@ -277,12 +281,14 @@ def export_yolo(engine: Engine, out_dir: Path, data_dir: Path, opts: YoloExportO
         all_cats = domain_categories(session, dom)
         cats = select_classes(session, dom, all_cats, opts.classes, opts.statuses)
         if not cats:
-            raise ValueError(f"domain {dom.name} has no annotations with status {', '.join(opts.statuses)} to export")
+            raise UsageError(f"domain {dom.name} has no annotations with status {', '.join(opts.statuses)} to export",
+                             param="statuses")
         display, untranslated = _display_names(cats, opts.lang)
         classes = [YoloClass(i, c.class_id, c.id, c.synset, display[c.class_id]) for i, c in enumerate(cats)]
         index = {c.class_id: c.index for c in classes}
         summary = YoloExportSummary(out_dir=out_dir, domain=dom.name, lang=opts.lang, data_yaml=out_dir / "data.yaml",
-                                    classes=classes, untranslated=untranslated, policy=policy.describe())
+                                    classes=classes, untranslated=untranslated, policy=policy.describe(),
+                                    splits=names)
         out_dir.mkdir(parents=True, exist_ok=True)
         licenses: list[dict[str, Any]] = []
         read = 0

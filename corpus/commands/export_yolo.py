@@ -8,7 +8,10 @@ from typing import List, Optional
 import typer
 from rich.table import Table
 
-from corpus.commands.common import console, fail, state
+from corpus.commands.common import console, state
+
+# Library arguments whose flag is not simply --name-with-dashes.
+FLAGS = {"domain": "--domain/-d", "statuses": "--status", "splits": "--split", "classes": "--class", "out_dir": "OUT"}
 
 
 def yolo_cmd(
@@ -42,27 +45,27 @@ def yolo_cmd(
 
     Example: corpus export yolo --domain sport --status accepted --lang bg out/yolo && yolo train data=out/yolo/data.yaml
     """
-    from corpus.coco.export import parse_statuses
-    from corpus.coco.splits import parse_splits
-    from corpus.coco.yolo import YoloExportOptions, count_annotations, export_yolo
+    from corpus.commands.common import handled
     from corpus.commands.export import _files_mode, _progress
-    from corpus.store.queries import UnknownDomain
 
-    try:
-        opts = YoloExportOptions(domain=domain, statuses=parse_statuses(status), splits=parse_splits(split) or [],
-                                 seed=seed, lang=lang, classes=classes or None,
-                                 files=_files_mode(link, symlink, no_images), license_policy=license_policy)
-        engine = state.engine()
-        total = count_annotations(engine, opts)
+    files = _files_mode(link, symlink, no_images)
+    with handled(FLAGS):
+        corpus = state.corpus()
         with _progress() as prog:
-            task = prog.add_task("annotations", total=total)
-            summary = export_yolo(engine, out, state.settings.data_dir, opts, progress=lambda n: prog.advance(task, n))
-    except (ValueError, UnknownDomain) as exc:
-        raise fail(str(exc))
+            tasks: dict[str, int] = {}
+
+            def progress(event) -> None:
+                if event.stage not in tasks:
+                    tasks[event.stage] = prog.add_task(event.stage, total=event.total)
+                prog.update(tasks[event.stage], completed=event.done, total=event.total)
+
+            summary = corpus.export_yolo(out_dir=out, domain=domain, statuses=status, splits=split, seed=seed, lang=lang,
+                                         classes=classes or None, license_policy=license_policy, files=files,
+                                         progress=progress)
     table = Table(title=f"YOLO export of {summary.domain} -> {out}")
     for col in ("split", "images", "instances"):
         table.add_column(col, justify="left" if col == "split" else "right")
-    for name, _ in opts.splits:
+    for name in summary.splits:
         table.add_row(name, str(summary.images[name]), str(summary.instances[name]))
     console.print(table)
     console.print(f"{len(summary.classes)} classes named in '{summary.lang}' in {summary.data_yaml}; "

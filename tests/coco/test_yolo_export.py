@@ -94,8 +94,6 @@ def test_data_yaml_names_in_chosen_language_and_ontology_ids(store, tmp_path):
 
 
 def test_ultralytics_reads_the_export(store, tmp_path):
-    from tests.annotators import conftest  # noqa: F401  (offline ultralytics settings, before the import)
-
     pytest.importorskip("ultralytics", reason="needs the yolo extra")
     from ultralytics.data.utils import check_det_dataset, verify_image_label
 
@@ -188,3 +186,26 @@ def test_cli(store, tmp_path):
     assert r.exit_code == 1 and "not an empty folder" in " ".join(r.output.split()) and "Traceback" not in r.output
     r = runner.invoke(app, [*args[:-3], "--split", "train=1", str(tmp_path / "z")])
     assert r.exit_code == 1 and "needs a train and a val split" in " ".join(r.output.split())
+
+
+def test_python_api_export_yolo_with_progress_and_typed_errors(store, tmp_path):
+    from corpus import Corpus
+    from corpus.errors import NotFoundError, UsageError
+
+    events = []
+    with Corpus.open(db_url=store.db_url, data_dir=store.data_dir) as c:
+        s = c.export_yolo(out_dir=tmp_path / "y", domain="sport", statuses="all", splits={"train": 0.5, "val": 0.5},
+                          lang="bg", classes="tennis_player.n.01,tennis ball", files="symlink", progress=events.append)
+        assert [k.synset for k in s.classes] == ["tennis_player.n.01", "tennis_ball.n.01"]
+        assert all(p.is_symlink() for p in (tmp_path / "y" / "images" / "train").iterdir())
+        last = events[-1]
+        assert last.stage == "annotations" and last.done == last.total == 12  # 6 images x (player, ball)
+        with pytest.raises(NotFoundError) as info:
+            c.export_yolo(out_dir=tmp_path / "z", domain="sport", classes="kite")
+        assert info.value.param == "classes" and "--" not in str(info.value)
+        with pytest.raises(UsageError) as info:
+            c.export_yolo(out_dir=tmp_path / "z", domain="sport", splits="train=0.5,test=0.5")
+        assert info.value.param == "splits" and "--" not in str(info.value)
+        with pytest.raises(UsageError) as info:
+            c.export_yolo(out_dir=tmp_path / "y", domain="sport")
+        assert info.value.param == "out_dir"
