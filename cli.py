@@ -31,9 +31,10 @@ def _global(
         None, "--db", envvar="CORPUS_DB_URL", show_envvar=True,
         help="Database URL, e.g. sqlite:///corpus.db (default) or postgresql://user@host/corpus.",
     ),
-    data_dir: Optional[Path] = typer.Option(
+    data_dir: Optional[str] = typer.Option(
         None, "--data-dir", envvar="CORPUS_DATA_DIR", show_envvar=True,
-        help="Folder for downloaded images and other files (default: ./data).",
+        help="Folder for downloaded images and other files (default: ./data), or an fsspec URL such as "
+             "s3://bucket/prefix (credentials from the environment or profiles; see docs/scale.md).",
     ),
     config: Optional[Path] = typer.Option(
         None, "--config", envvar="CORPUS_CONFIG", show_envvar=True,
@@ -43,11 +44,14 @@ def _global(
     from corpus.commands.common import fail, init_state
     from corpus.config import load_settings
 
+    from corpus.storage import check_data_dir
+
     try:
-        settings = load_settings(config_file=config)
+        settings = load_settings(config_file=config).with_overrides(db_url=db, data_dir=data_dir)
+        check_data_dir(settings.data_dir)  # an unknown protocol or a missing plugin, said once
     except (OSError, ValueError) as exc:
         raise fail(str(exc))
-    init_state(settings.with_overrides(db_url=db, data_dir=data_dir))
+    init_state(settings)
 
 
 for _group in GROUPS:

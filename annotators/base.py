@@ -17,6 +17,7 @@ Conventions (shared with COCO):
 from __future__ import annotations
 
 import hashlib
+import io
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Protocol, Sequence, runtime_checkable
@@ -181,15 +182,21 @@ def file_hash(path: str | Path, chunk: int = 1 << 20) -> str:
     return "sha256:" + h.hexdigest()[:16]
 
 
-def load_rgb(path: str | Path) -> np.ndarray:
-    """Decode an image file to an RGB ``uint8`` array in its stored pixel order.
+def load_rgb(path: str | Path | bytes) -> np.ndarray:
+    """Decode an image file (or its bytes, e.g. read from object storage) to an RGB ``uint8``
+    array in its stored pixel order.
 
     EXIF orientation is ignored on purpose: the store's width/height and every mask refer to the
     pixels as stored, as COCO tools read them.
     """
     import cv2
 
-    data = np.fromfile(str(path), dtype=np.uint8)
+    if isinstance(path, (bytes, bytearray)):
+        data = np.frombuffer(path, dtype=np.uint8)
+        blob, path = path, "(bytes)"
+    else:
+        data = np.fromfile(str(path), dtype=np.uint8)
+        blob = None
     img = cv2.imdecode(data, cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION) if data.size else None
     if img is not None:
         return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
@@ -197,7 +204,7 @@ def load_rgb(path: str | Path) -> np.ndarray:
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with Image.open(path) as im:
+        with Image.open(io.BytesIO(blob) if blob is not None else path) as im:
             return np.asarray(im.convert("RGB"))
     except (UnidentifiedImageError, OSError) as exc:
         raise ValueError(f"cannot decode image {path}: {exc}") from None

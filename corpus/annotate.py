@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from annotators.base import Annotator, Instance, load_rgb
 from annotators.mapping import ClassInfo, LabelMapper, Policy, wordnet_closure
+from corpus.storage import display, is_url, open_storage
 from corpus.store.db import session_scope
 from corpus.store.queries import UnknownDomain, resolve_domain
 from corpus.store.models import (
@@ -71,8 +72,9 @@ class AnnotateOptions:
 @dataclass(frozen=True)
 class ImageJob:
     image_id: int
-    path: Path
+    path: Path | str  # a local path, or the file's URL when the data folder is one
     harvest_synsets: frozenset[str]
+    rel: str = ""  # the stored local_path, relative to the data folder
 
 
 @dataclass
@@ -155,18 +157,25 @@ def select_images(
          .order_by(Image.id))
     jobs: list[ImageJob] = []
     already = 0
-    root = Path(data_dir)
+    remote = is_url(data_dir)
+    root = str(data_dir) if remote else Path(data_dir)
     for image_id, local_path in session.execute(q):
         if image_id in done:
             already += 1
             continue
         if limit is not None and len(jobs) >= limit:
             continue
-        jobs.append(ImageJob(image_id, root / local_path, frozenset(synsets[image_id])))
+        path = f"{root}/{local_path}" if remote else root / local_path
+        jobs.append(ImageJob(image_id, path, frozenset(synsets[image_id]), local_path))
     return jobs, already
 
 
 def _decode(job: ImageJob, data_dir: Path):
+    if is_url(data_dir):
+        try:
+            return load_rgb(open_storage(data_dir).read_bytes(job.rel))
+        except FileNotFoundError:
+            raise FileNotFoundError(f"file {display(job.path)} is missing (re-run `corpus harvest` to fetch it again)") from None
     root = Path(data_dir).resolve()
     path = job.path.resolve()
     if root != path and root not in path.parents:

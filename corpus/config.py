@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from corpus.errors import ConfigError, NotFoundError
+from corpus.storage import as_data_dir
 
 __all__ = [
     "Secret",
@@ -144,7 +145,7 @@ DEFAULT_SOURCES: dict[str, SourceSettings] = {
 @dataclass(frozen=True)
 class Settings:
     db_url: str = "sqlite:///corpus.db"
-    data_dir: Path = Path("data")
+    data_dir: Path | str = Path("data")  # a folder, or an fsspec URL such as s3://bucket/prefix
     contact: str = ""
     user_agent: str = USER_AGENT
     sources: Mapping[str, SourceSettings] = field(default_factory=lambda: dict(DEFAULT_SOURCES))
@@ -153,7 +154,7 @@ class Settings:
     def with_overrides(self, **kw: Any) -> "Settings":
         kw = {k: v for k, v in kw.items() if v is not None}
         if "data_dir" in kw:
-            kw["data_dir"] = Path(kw["data_dir"])
+            kw["data_dir"] = as_data_dir(kw["data_dir"])
         return replace(self, **kw)
 
     def source(self, name: str) -> SourceSettings:
@@ -241,7 +242,7 @@ def load_settings(env: Mapping[str, str] | None = None, config_file: str | Path 
 
     settings = Settings(
         db_url=env.get("CORPUS_DB_URL") or data.get("db_url") or Settings.db_url,
-        data_dir=Path(env.get("CORPUS_DATA_DIR") or data.get("data_dir") or Settings.data_dir),
+        data_dir=as_data_dir(env.get("CORPUS_DATA_DIR") or data.get("data_dir") or Settings.data_dir),
         contact=env.get("CORPUS_CONTACT") or data.get("contact") or "",
         sources=sources,
         config_file=Path(path) if path else None,

@@ -25,6 +25,7 @@ from sqlalchemy.engine import Engine
 from annotators.base import load_rgb
 from annotators.masks import rle_to_mask
 from corpus.errors import UsageError
+from corpus.storage import open_storage
 from corpus.store.db import session_scope
 from corpus.store.queries import resolve_domain
 from corpus.store.models import HarvestQuery, Image, ImageHit, OntologyClass, Proposal
@@ -141,6 +142,11 @@ def _safe(name: str) -> str:
     return re.sub(r"[^\w.-]+", "_", name).strip("_") or "class"
 
 
+def _load(storage, rel: str) -> np.ndarray:
+    path = storage.local_path(rel)
+    return load_rgb(path if path is not None else storage.read_bytes(rel))
+
+
 def _write_png(path: Path, rgb: np.ndarray) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     if not cv2.imwrite(str(path), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)):
@@ -190,9 +196,10 @@ def write_previews(
             paths[p.image_id] = local_path
     tiles: dict[str, list[tuple[float, np.ndarray]]] = defaultdict(list)
     total = len(by_image)
+    storage = open_storage(data_dir)
     for n, (image_id, items) in enumerate(by_image.items(), 1):
         try:
-            img = load_rgb(Path(data_dir) / paths[image_id])
+            img = _load(storage, paths[image_id])
         except (OSError, ValueError) as exc:
             summary.missing.append((image_id, str(exc)))
             continue

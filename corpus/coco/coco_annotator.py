@@ -133,7 +133,7 @@ def export_coco_annotator(
         raise UsageError("chunk_images must be at least 1")
     policy = LicensePolicy.parse(opts.license_policy)
     out_dir = Path(out_dir)
-    placer = FilePlacer(Path(data_dir), opts.files)
+    placer = FilePlacer(data_dir, opts.files)
 
     if opts.open_proposals:
         with session_scope(engine) as session:

@@ -185,7 +185,7 @@ def export_coco(
     if opts.segmentation not in ("polygon", "rle"):
         raise UsageError(f"segmentation must be 'polygon' or 'rle', not {opts.segmentation!r}")
     out_dir = Path(out_dir)
-    placer = FilePlacer(Path(data_dir), opts.files)
+    placer = FilePlacer(data_dir, opts.files)
     split_names = [n for n, _ in opts.splits] if opts.splits else ["all"]
 
     with Session(engine) as session:

@@ -13,6 +13,7 @@ from typing import Any, Literal
 from sqlalchemy import select
 
 from corpus.errors import UsageError
+from corpus.storage import Storage, open_storage
 from corpus.store.models import Image, Source
 
 FileMode = Literal["copy", "link", "symlink", "none"]
@@ -95,22 +96,47 @@ def image_entry(row: Any, name: str, width: int, height: int, license_id: int) -
     }
 
 
+@dataclass(frozen=True)
+class RemoteFile:
+    """An image file in object storage (the data folder is an fsspec URL)."""
+
+    storage: Storage
+    rel: str
+    size: int
+
+    def open(self):
+        return self.storage.open(self.rel)
+
+
 @dataclass
 class FilePlacer:
-    """Puts image files into an export folder by copy, hard link or symbolic link."""
+    """Puts image files into an export folder by copy, hard link or symbolic link (files in
+    object storage are always copied: nothing can link to a bucket)."""
 
-    data_dir: Path
+    data_dir: Path | str
     mode: str = "copy"
 
-    def source_path(self, local_path: str | None) -> Path | None:
+    def __post_init__(self) -> None:
+        self.storage = open_storage(self.data_dir)
+
+    def source_path(self, local_path: str | None) -> Path | RemoteFile | None:
         if not local_path:
             return None
         p = Path(local_path)
+        if not p.is_absolute() and not self.storage.is_local:
+            size = self.storage.size(local_path)
+            return None if size is None else RemoteFile(self.storage, local_path, size)
         p = p if p.is_absolute() else Path(self.data_dir) / p
         return p if p.is_file() else None
 
-    def place(self, src: Path, dst: Path) -> None:
+    def place(self, src: Path | RemoteFile, dst: Path) -> None:
         if self.mode == "none":
+            return
+        if isinstance(src, RemoteFile):
+            if dst.is_file() and not dst.is_symlink() and dst.stat().st_size == src.size:
+                return  # a re-export into the same folder
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            src.storage.get_file(src.rel, dst)
             return
         if dst.exists() or dst.is_symlink():
             if dst.is_file() and dst.stat().st_size == src.stat().st_size:
@@ -130,7 +156,7 @@ class FilePlacer:
             raise UsageError(f"unknown file mode {self.mode!r}; choose one of {', '.join(FILE_MODES)}")
 
 
-def image_size(row: Any, src: Path | None) -> tuple[int, int] | None:
+def image_size(row: Any, src: Path | RemoteFile | None) -> tuple[int, int] | None:
     """(width, height) from the row, else read from the file header."""
     if row.width and row.height:
         return int(row.width), int(row.height)
@@ -139,7 +165,7 @@ def image_size(row: Any, src: Path | None) -> tuple[int, int] | None:
     from PIL import Image as PILImage
 
     try:
-        with PILImage.open(src) as im:
+        with PILImage.open(src.open() if isinstance(src, RemoteFile) else src) as im:
             return im.size
     except OSError:
         return None

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
+from corpus.storage import is_url, open_storage
+
 IMAGES_DIR = "images"
 TMP_PREFIX = ".tmp-"
 EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif"}
@@ -29,6 +31,9 @@ def relative_path(sha1: str, ext: str) -> str:
 
 def write_atomic(data_dir: Path, rel_path: str, data: bytes, fsync: bool = True) -> Path:
     """Write ``data`` to ``data_dir/rel_path`` so that the final name only ever holds the whole file."""
+    if is_url(data_dir):  # object storage: see corpus.storage (one PUT is atomic there)
+        open_storage(data_dir).write_atomic(rel_path, data, fsync=fsync)
+        return rel_path
     final = Path(data_dir) / rel_path
     final.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX, dir=final.parent)
@@ -49,6 +54,8 @@ def write_atomic(data_dir: Path, rel_path: str, data: bytes, fsync: bool = True)
 
 
 def remove(data_dir: Path, rel_path: str) -> bool:
+    if is_url(data_dir):
+        return open_storage(data_dir).remove(rel_path)
     try:
         (Path(data_dir) / rel_path).unlink()
         return True
@@ -68,7 +75,13 @@ def clean(data_dir: Path, referenced: Iterable[str]) -> CleanReport:
     ``referenced`` holds the ``local_path`` of every stored image. Call this only while holding
     the harvest lock (:class:`corpus.harvest.lock.HarvestLock`): a running harvest's files are
     complete before their rows are committed and would look like orphans.
+
+    Not for object storage: a bucket is shared by a team's harvests, which no local lock can
+    see, and its orphans are harmless (content-addressed; a later harvest of the same bytes
+    reuses them).
     """
+    if is_url(data_dir):
+        return CleanReport()
     root = Path(data_dir) / IMAGES_DIR
     if not root.is_dir():
         return CleanReport()

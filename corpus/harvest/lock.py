@@ -20,12 +20,17 @@ class HarvestLock:
     """An exclusive ``flock`` on ``data_dir/.harvest.lock``; the OS drops it if the process dies."""
 
     def __init__(self, data_dir: Path) -> None:
-        self.path = Path(data_dir) / ".harvest.lock"
+        from corpus.storage import is_url
+
+        self.remote = is_url(data_dir)
+        self.path = Path(str(data_dir)) / ".harvest.lock"
         self._fd: int | None = None
 
     def acquire(self) -> "HarvestLock":
         import fcntl
 
+        if self.remote:  # object storage: no clean-up runs there, so nothing to guard
+            return self
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         try:

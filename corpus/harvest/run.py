@@ -48,6 +48,7 @@ from corpus.harvest.lock import HarvestLock
 from corpus.harvest.plan import DEFAULT_KINDS, DEFAULT_MAX_LEMMAS, ClassSpec, PlannedQuery, plan_queries, select_classes
 from corpus.harvest.verify import DEFAULT_MAX_PIXELS, DEFAULT_MIN_SIZE, Limits, Rejected, check
 from corpus.licenses import LicensePolicy, attribution_line
+from corpus.storage import as_data_dir
 from corpus.sources.base import Hit, Page, Source
 from corpus.store.models import Domain, HarvestQuery, HarvestRun, Image, ImageHit, Label, OntologyClass
 from corpus.store.models import Source as SourceRow
@@ -349,7 +350,7 @@ class _Harvest:
         self.opt = options
         self.progress = progress
         self.stop = stop
-        self.data_dir = Path(settings.data_dir)
+        self.data_dir = as_data_dir(settings.data_dir)  # a folder, or an fsspec URL
         self.policy = LicensePolicy.parse(options.license_policy)
         self.limits = Limits(min_size=options.min_size, max_pixels=options.max_pixels)
         self.report = HarvestReport(status="running")

@@ -97,7 +97,11 @@ def make_source(
     cls = source_class(name)
     src_settings = settings.source(name)
     if cache_dir is None and src_settings.cache_ttl_s > 0:
-        cache_dir = Path(settings.data_dir) / "cache" / "http" / name
+        from corpus.storage import is_url
+
+        # The HTTP cache is this machine's business: with images in a bucket it stays local.
+        root = Path.home() / ".cache" / "mic-corpus" if is_url(settings.data_dir) else Path(settings.data_dir)
+        cache_dir = root / "cache" / "http" / name
     return cls(
         src_settings,
         settings.user_agent,
