@@ -49,6 +49,12 @@ __all__ = [
     "AnnotateOptions",
     "AnnotateSummary",
     "ImageJob",
+    "ModelInfo",
+    "RunPlan",
+    "decode_batch",
+    "map_batch",
+    "plan_run",
+    "store_mapped",
     "UnknownDomain",
     "annotate_domain",
     "domain_class_infos",
@@ -90,6 +96,8 @@ class AnnotateSummary:
     dropped: int = 0
     annotations: int = 0
     failed: list[tuple[int, str]] = field(default_factory=list)
+    workers_lost: int = 0  # Ray engine: model actors that died and were replaced
+    batches_retried: int = 0  # Ray engine: batches given to a fresh actor after that
     per_class: Counter = field(default_factory=Counter)
     per_rule: Counter = field(default_factory=Counter)
     stage_seconds: dict[str, float] = field(default_factory=lambda: {"decode": 0.0, "wait": 0.0, "model": 0.0, "map": 0.0, "store": 0.0})
@@ -195,6 +203,77 @@ def _proposal_row(inst: Instance, image_id: int, class_id: int | None, annotator
     )
 
 
+@dataclass
+class RunPlan:
+    """What a run over a domain has to do: its images, and how labels become class rows."""
+
+    jobs: list[ImageJob]
+    already_done: int
+    infos: list[ClassInfo]
+    class_ids: dict[str, int]
+    class_names: dict[str, str]
+
+
+def plan_run(engine: Engine, model_name: str, model_version: str, domain: str, data_dir: Path,
+             limit: int | None = None) -> RunPlan:
+    """The images of ``domain`` this model still has to see, and the domain's classes."""
+    with session_scope(engine) as s:
+        dom = resolve_domain(s, domain)
+        infos, rows = domain_class_infos(s, dom)
+        jobs, already = select_images(s, dom, model_name, model_version, data_dir, limit)
+    return RunPlan(jobs, already, infos, {syn: r.id for syn, r in rows.items()}, {syn: r.name for syn, r in rows.items()})
+
+
+def map_batch(mapper: LabelMapper, jobs: Sequence[ImageJob], results: Sequence[Sequence[Instance]],
+              summary: AnnotateSummary) -> list[list[tuple[Instance, str | None, str]]]:
+    """Each image's instances mapped onto the ontology (dropped ones counted in ``summary``)."""
+    mapped: list[list[tuple[Instance, str | None, str]]] = []
+    for job, instances in zip(jobs, results):
+        kept = []
+        for inst in instances:
+            m = mapper(inst.label, job.harvest_synsets)
+            if m is None:
+                summary.dropped += 1
+                continue
+            kept.append((inst, m.synset, m.rule))
+        mapped.append(kept)
+    return mapped
+
+
+def store_mapped(engine: Engine, annotator: Annotator, jobs: Sequence[ImageJob],
+                 mapped: Sequence[Sequence[tuple[Instance, str | None, str]]], plan: RunPlan,
+                 params: dict[str, Any], options: AnnotateOptions, summary: AnnotateSummary) -> bool:
+    """Store one batch in one transaction and count it in ``summary``; False if another run had
+    stored some of these images first (its rows stand, this batch is rolled back).
+
+    ``annotator`` needs only ``name``, ``version`` and ``params`` (the Ray engine passes a
+    :class:`ModelInfo`, its models live in the workers)."""
+    try:
+        added = _store_batch(engine, annotator, jobs, mapped, plan.class_ids, params, options)
+    except IntegrityError:
+        summary.failed.extend((j.image_id, "annotated concurrently by another run") for j in jobs)
+        return False
+    summary.annotated += len(jobs)
+    summary.annotations += added
+    for kept in mapped:
+        for inst, synset, rule in kept:
+            summary.proposals += 1
+            summary.per_rule[rule] += 1
+            if synset is None:
+                summary.unclassified += 1
+            summary.per_class[plan.class_names.get(synset, UNCLASSIFIED) if synset else UNCLASSIFIED] += 1
+    return True
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What the store records of a model (name, weights hash, parameters), without the model."""
+
+    name: str
+    version: str
+    params: dict[str, Any]
+
+
 def annotate_domain(
     engine: Engine,
     annotator: Annotator,
@@ -207,14 +286,10 @@ def annotate_domain(
     """Annotate the domain's images not yet seen by ``annotator``; ``progress(done, total)`` per batch."""
     t_start = time.perf_counter()
     summary = AnnotateSummary(domain, annotator.name, annotator.version)
-    with session_scope(engine) as s:
-        dom = resolve_domain(s, domain)
-        infos, rows = domain_class_infos(s, dom)
-        class_ids = {syn: r.id for syn, r in rows.items()}
-        class_names = {syn: r.name for syn, r in rows.items()}
-        jobs, summary.already_done = select_images(s, dom, annotator.name, annotator.version, data_dir, options.limit)
+    plan = plan_run(engine, annotator.name, annotator.version, domain, data_dir, options.limit)
+    jobs, summary.already_done = plan.jobs, plan.already_done
     summary.to_do = len(jobs)
-    mapper = mapper or LabelMapper(infos, policy=options.unmapped)
+    mapper = mapper or LabelMapper(plan.infos, policy=options.unmapped)
     params = {**annotator.params, "unmapped": options.unmapped}
     stages = summary.stage_seconds
     done = 0
@@ -222,58 +297,23 @@ def annotate_domain(
         progress(0, len(jobs))
     batches = [jobs[i:i + max(1, options.batch_size)] for i in range(0, len(jobs), max(1, options.batch_size))]
 
-    def decode_batch(batch: list[ImageJob]):
-        t = time.perf_counter()
-        ok, imgs, failed = [], [], []
-        for job in batch:
-            try:
-                imgs.append(_decode(job, data_dir))
-                ok.append(job)
-            except (OSError, ValueError) as exc:
-                failed.append((job.image_id, str(exc)))
-        return ok, imgs, failed, time.perf_counter() - t
-
     # The next batch is decoded in a thread while the model runs on this one (both release the GIL).
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="decode") as pool:
-        pending = pool.submit(decode_batch, batches[0]) if batches else None
+        pending = pool.submit(decode_batch, batches[0], data_dir) if batches else None
         for bi, batch in enumerate(batches):
             t0 = time.perf_counter()
             ok_jobs, images, failed, decode_s = pending.result()
-            pending = pool.submit(decode_batch, batches[bi + 1]) if bi + 1 < len(batches) else None
+            pending = pool.submit(decode_batch, batches[bi + 1], data_dir) if bi + 1 < len(batches) else None
             summary.failed.extend(failed)
             stages["decode"] += decode_s
             t1 = time.perf_counter()
             stages["wait"] += t1 - t0
             results = annotator.annotate(images) if images else []
             t2 = time.perf_counter()
-            mapped: list[list[tuple[Instance, str | None, str]]] = []
-            for job, instances in zip(ok_jobs, results):
-                kept = []
-                for inst in instances:
-                    m = mapper(inst.label, job.harvest_synsets)
-                    if m is None:
-                        summary.dropped += 1
-                        continue
-                    kept.append((inst, m.synset, m.rule))
-                mapped.append(kept)
+            mapped = map_batch(mapper, ok_jobs, results, summary)
             t3 = time.perf_counter()
-            try:
-                added = _store_batch(engine, annotator, ok_jobs, mapped, class_ids, params, options)
-            except IntegrityError:
-                # Another run stored some of these images meanwhile: its rows stand, ours are rolled back.
-                summary.failed.extend((j.image_id, "annotated concurrently by another run") for j in ok_jobs)
-                added = None
+            store_mapped(engine, annotator, ok_jobs, mapped, plan, params, options, summary)
             t4 = time.perf_counter()
-            if added is not None:
-                summary.annotated += len(ok_jobs)
-                summary.annotations += added
-                for kept in mapped:
-                    for inst, synset, rule in kept:
-                        summary.proposals += 1
-                        summary.per_rule[rule] += 1
-                        if synset is None:
-                            summary.unclassified += 1
-                        summary.per_class[class_names.get(synset, UNCLASSIFIED) if synset else UNCLASSIFIED] += 1
             stages["model"] += t2 - t1
             stages["map"] += t3 - t2
             stages["store"] += t4 - t3
@@ -282,6 +322,19 @@ def annotate_domain(
                 progress(done, len(jobs))
     summary.seconds = time.perf_counter() - t_start
     return summary
+
+
+def decode_batch(batch: Sequence[ImageJob], data_dir: Path):
+    """Decode a batch: (jobs decoded, images, [(image id, why not)], seconds)."""
+    t = time.perf_counter()
+    ok, imgs, failed = [], [], []
+    for job in batch:
+        try:
+            imgs.append(_decode(job, data_dir))
+            ok.append(job)
+        except (OSError, ValueError) as exc:
+            failed.append((job.image_id, str(exc)))
+    return ok, imgs, failed, time.perf_counter() - t
 
 
 def _store_batch(

@@ -13,6 +13,6 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
 fi
 export CORPUS_REQUIRE_POSTGRES=1
 
-python -m pip install -q -e '.[dev,yolo,torchvision]'
+python -m pip install -q -e '.[dev,yolo,torchvision,ray,s3]'
 
 python -m pytest "$@"

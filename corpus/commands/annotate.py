@@ -36,6 +36,16 @@ def register(app: typer.Typer) -> None:
             "keep", "--unmapped",
             help="Detections that fit no harvest or attribute class: 'keep' them under their most specific "
             "ontology parent (or unclassified), or 'drop' them."),
+        engine: str = typer.Option(
+            "local", "--engine",
+            help="'local': this process. 'ray': a pool of model workers on a Ray cluster (pip install "
+            "'mic-corpus[ray]'); the same proposals, written back here batch by batch. See docs/scale.md."),
+        address: Optional[str] = typer.Option(
+            None, "--address", help="Ray cluster to join: 'auto', 'ray://head:10001' or a GCS address "
+            "(default: start a local one). Workers must reach --data-dir (a shared folder or s3://...)."),
+        workers: int = typer.Option(2, "--workers", min=1, help="Ray engine: model workers (one per GPU, or CPU workers)."),
+        gpus_per_worker: float = typer.Option(0.0, "--gpus-per-worker", min=0.0,
+                                              help="Ray engine: GPUs each worker takes (0: CPU workers)."),
     ) -> None:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -45,12 +55,17 @@ def register(app: typer.Typer) -> None:
 
         if unmapped not in ("keep", "drop"):
             raise fail(f"--unmapped must be 'keep' or 'drop', not {unmapped!r}")
+        if engine not in ("local", "ray"):
+            raise fail(f"--engine must be 'local' or 'ray', not {engine!r}")
+        options = AnnotateOptions(batch_size=batch_size, limit=limit, unmapped=unmapped)  # type: ignore[arg-type]
+        if engine == "ray":
+            return _annotate_on_ray(domain, model, dict(score_threshold=score_threshold, iou_threshold=iou_threshold,
+                                                        device=device), options, address, workers, gpus_per_worker)
         try:
             annotator = load_annotator(model, score_threshold=score_threshold, iou_threshold=iou_threshold,
                                        device=device)
         except AnnotatorError as exc:
             raise fail(str(exc))
-        options = AnnotateOptions(batch_size=batch_size, limit=limit, unmapped=unmapped)  # type: ignore[arg-type]
         with Progress(TextColumn("[bold]annotate[/] {task.description}"), BarColumn(), MofNCompleteColumn(),
                       TimeRemainingColumn(), console=console, transient=False) as bar:
             task = bar.add_task(f"{domain} with {annotator.name}", total=None)
@@ -64,6 +79,36 @@ def register(app: typer.Typer) -> None:
                 raise fail(str(exc))
         # Unreadable files are listed, not fatal: they are retried on the next run.
         render_summary(summary)
+
+
+def _annotate_on_ray(domain, model, model_kw, options, address, workers, gpus_per_worker) -> None:
+    import functools
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from annotators.base import AnnotatorError
+    from annotators.registry import load_annotator
+    from corpus.annotate import UnknownDomain
+    from corpus.annotate_ray import RayOptions, RayUnavailable, annotate_domain_ray
+
+    factory = functools.partial(load_annotator, model, **model_kw)  # called in every worker
+    ray_opts = RayOptions(address=address, workers=workers, gpus_per_worker=gpus_per_worker)
+    with Progress(TextColumn("[bold]annotate[/] {task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeRemainingColumn(), console=console, transient=False) as bar:
+        task = bar.add_task(f"{domain} with {model} on Ray ({workers} workers)", total=None)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        try:
+            summary = annotate_domain_ray(state.engine(), factory, domain, state.settings.data_dir, options,
+                                          ray_opts, progress)
+        except (UnknownDomain, AnnotatorError, RayUnavailable) as exc:
+            raise fail(str(exc))
+    render_summary(summary)
+    if summary.workers_lost:
+        console.print(f"[yellow]{summary.workers_lost} worker(s) died and were replaced; "
+                      f"{summary.batches_retried} batch(es) ran again, none stored twice[/]")
 
 
 def render_summary(summary) -> None:

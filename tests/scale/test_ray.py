@@ -1,0 +1,103 @@
+"""Annotation on a real local Ray cluster (started once for this module) against the local engine."""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+from sqlalchemy import func, select
+
+from annotators.onnx_yolo import OnnxYoloSeg
+from corpus.annotate import AnnotateOptions, annotate_domain
+from corpus.store import models as m
+from corpus.store.db import make_engine, session_scope
+from tests.scale.support import DiesOnce, photo_store, proposals
+
+ray = pytest.importorskip("ray", reason="the ray extra")
+pytestmark = pytest.mark.slow
+
+from corpus.annotate_ray import RayOptions, annotate_domain_ray  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def ray_cluster(repo_root):
+    # Logical CPUs: two 1-CPU model actors plus room for Ray's own tasks on this 2-core machine.
+    ray.init(num_cpus=4, include_dashboard=False, log_to_driver=False,
+             runtime_env={"env_vars": {"PYTHONPATH": str(repo_root)}})
+    yield ray.get_runtime_context().gcs_address
+    ray.shutdown()
+
+
+@pytest.fixture
+def two_stores(tmp_path, db_url, shared_dir):
+    """The same store twice (SQLite files), sharing one data folder."""
+    data = tmp_path / "data"
+    eng = make_engine(db_url)
+    ids = photo_store(eng, data, shared_dir, n=6)
+    eng.dispose()
+    other = tmp_path / "other.db"
+    shutil.copyfile(db_url.removeprefix("sqlite:///"), other)
+    a, b = make_engine(db_url), make_engine(f"sqlite:///{other}")
+    yield a, b, data, ids
+    a.dispose()
+    b.dispose()
+
+
+def test_ray_matches_local_and_rerun_skips(ray_cluster, two_stores, yolo_onnx):
+    local_eng, ray_eng, data, ids = two_stores
+    opts = AnnotateOptions(batch_size=2)
+    local = annotate_domain(local_eng, OnnxYoloSeg(yolo_onnx, score_threshold=0.4), "sport", data, opts)
+    seen = []
+    factory = functools.partial(OnnxYoloSeg, yolo_onnx, score_threshold=0.4)
+    got = annotate_domain_ray(ray_eng, factory, "sport", data, opts, RayOptions(workers=2),
+                              progress=lambda d, t: seen.append((d, t)))
+    assert got.annotated == local.annotated == 6 and got.failed == []
+    assert seen[0] == (0, 6) and seen[-1] == (6, 6) and len(seen) == 4  # one step per stored batch
+    assert got.proposals == local.proposals > 10 and got.per_class == local.per_class
+    assert got.annotations == local.annotations and got.model_version == local.model_version
+    assert proposals(ray_eng) == proposals(local_eng)
+    with session_scope(ray_eng) as s:
+        assert s.scalar(select(func.count()).select_from(m.AnnotatedImage)) == 6
+        assert s.scalar(select(func.count()).select_from(m.ReviewEvent)) == got.annotations
+
+    again = annotate_domain_ray(ray_eng, factory, "sport", data, opts, RayOptions(workers=1))
+    assert again.to_do == 0 and again.already_done == 6 and again.annotated == 0
+    assert proposals(ray_eng) == proposals(local_eng)
+
+
+def test_a_worker_killed_mid_run_loses_nothing_and_duplicates_nothing(ray_cluster, two_stores, yolo_onnx, tmp_path):
+    local_eng, ray_eng, data, ids = two_stores
+    opts = AnnotateOptions(batch_size=1)
+    annotate_domain(local_eng, OnnxYoloSeg(yolo_onnx, score_threshold=0.4), "sport", data, opts)
+    marker = tmp_path / "died.pid"
+    factory = functools.partial(DiesOnce, yolo_onnx, str(marker), score_threshold=0.4)
+    got = annotate_domain_ray(ray_eng, factory, "sport", data, opts, RayOptions(workers=2))
+    assert marker.is_file()  # a worker process really died with a batch in hand
+    assert got.workers_lost == 1 and got.batches_retried >= 1
+    assert got.annotated == 6 and got.failed == []
+    assert proposals(ray_eng) == proposals(local_eng)  # nothing lost, nothing twice
+    with session_scope(ray_eng) as s:
+        per_image = s.execute(select(m.AnnotatedImage.image_id, func.count()).group_by(m.AnnotatedImage.image_id)).all()
+    assert sorted(per_image) == sorted((i, 1) for i in ids.values())
+
+
+def test_cli_engine_ray_joins_a_cluster(ray_cluster, two_stores, yolo_onnx, repo_root):
+    _, ray_eng, data, _ = two_stores
+    url = str(ray_eng.url)
+    env = {**os.environ, "PYTHONPATH": str(repo_root), "COLUMNS": "200"}
+    r = subprocess.run([sys.executable, "-m", "cli", "--db", url, "--data-dir", str(data), "annotate", "--domain", "sport",
+                        "--model", f"onnx:{yolo_onnx}", "--score-threshold", "0.4", "--engine", "ray",
+                        "--address", ray_cluster, "--workers", "2", "--batch-size", "3"],
+                       capture_output=True, text=True, env=env, cwd=repo_root, timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "images annotated" in r.stdout and "6/6" in r.stdout, r.stdout
+    with session_scope(ray_eng) as s:
+        assert s.scalar(select(func.count()).select_from(m.AnnotatedImage)) == 6
+    # A wrong option is a clear error before any cluster is touched.
+    r = subprocess.run([sys.executable, "-m", "cli", "--db", url, "annotate", "--domain", "sport", "--model",
+                        f"onnx:{yolo_onnx}", "--engine", "spark"], capture_output=True, text=True, env=env, cwd=repo_root)
+    assert r.returncode != 0 and "--engine" in r.stdout + r.stderr and "Traceback" not in r.stderr
