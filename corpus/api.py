@@ -101,8 +101,11 @@ class Corpus:
         return self.settings.db_url
 
     @property
-    def data_dir(self) -> Path:
-        return Path(self.settings.data_dir)
+    def data_dir(self) -> Path | str:
+        """The data folder: a path, or an fsspec URL (``s3://bucket/prefix``) kept as a string."""
+        from corpus.storage import as_data_dir
+
+        return as_data_dir(self.settings.data_dir)
 
     @property
     def engine(self) -> "Engine":

@@ -275,7 +275,7 @@ def export_yolo(engine: Engine, out_dir: Path, data_dir: Path, opts: YoloExportO
     out_dir = Path(out_dir)
     policy = LicensePolicy.parse(opts.license_policy)
     _check_out_dir(out_dir)
-    placer = FilePlacer(Path(data_dir), opts.files)
+    placer = FilePlacer(data_dir, opts.files)
     with Session(engine) as session:
         dom = resolve_domain(session, opts.domain)
         all_cats = domain_categories(session, dom)
