@@ -12,8 +12,6 @@ import uuid
 
 import pytest
 
-from tests.annotators.conftest import yolo_onnx  # noqa: F401  (the real ONNX model)
-
 # A secret nobody may print: every test that runs a command checks its output for it.
 SECRET = "s3cr3t-" + uuid.uuid4().hex[:12]
 
