@@ -26,8 +26,8 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from corpus.coco import masks
 from corpus.errors import ConflictError, UsageError
-from corpus.store.models import (REVIEW_STATUSES, Annotation, Domain, Image, ImageReview, OntologyClass, Proposal,
-                                 ReviewEvent, utcnow)
+from corpus.store.models import (IMAGE_REVIEW_ACTIONS, REVIEW_STATUSES, Annotation, Domain, Image, ImageReview,
+                                 OntologyClass, Proposal, ReviewEvent, utcnow)
 
 
 class ReviewError(UsageError):
@@ -123,8 +123,13 @@ def _decide(
     return event
 
 
-def resolve_class(session: Session, ref: str | int, domain_id: int) -> OntologyClass:
-    """A class of the domain by id, synset (``tennis_player.n.01``), category id or English name."""
+def resolve_class(session: Session, ref: "str | int | OntologyClass", domain_id: int) -> OntologyClass:
+    """A class of the domain by id, synset (``tennis_player.n.01``), category id or English name
+    (or the class itself, e.g. picked by its row id in the web app, checked to be of the domain)."""
+    if isinstance(ref, OntologyClass):
+        if ref.domain_id != domain_id:
+            raise ReviewError(f"class {ref.synset} is not a class of this domain")
+        return ref
     q = select(OntologyClass).where(OntologyClass.domain_id == domain_id)
     s = str(ref).strip()
     cands: Sequence[OntologyClass] = []
@@ -161,7 +166,7 @@ def reopen(session: Session, annotation_id: int, who: str, **kw: Any) -> ReviewE
     return _decide(session, get_annotation(session, annotation_id), "reopen", who, status="pending", **kw)
 
 
-def relabel(session: Session, annotation_id: int, class_ref: str | int, who: str, **kw: Any) -> ReviewEvent:
+def relabel(session: Session, annotation_id: int, class_ref: "str | int | OntologyClass", who: str, **kw: Any) -> ReviewEvent:
     """Give the annotation another class of its domain; the shape stays."""
     ann = get_annotation(session, annotation_id)
     cls = resolve_class(session, class_ref, _domain_of(session, ann))
@@ -427,3 +432,57 @@ def pending_counts(session: Session, image_ids: Sequence[int]) -> dict[int, int]
     rows = session.execute(select(Annotation.image_id, func.count()).where(
         Annotation.image_id.in_(list(image_ids)), Annotation.status == "pending").group_by(Annotation.image_id))
     return {i: n for i, n in rows}
+
+
+# --- undo -----------------------------------------------------------------------------------
+
+UNDO_NOTE = "undo of event "
+
+
+def undoable_event(session: Session, who: str, origin: str) -> ReviewEvent | None:
+    """The reviewer's latest decision from ``origin`` that is not itself an undo and was not undone."""
+    undone: set[int] = set()
+    q = (select(ReviewEvent).where(ReviewEvent.who == who, ReviewEvent.origin == origin, ReviewEvent.action != "create")
+         .order_by(ReviewEvent.id.desc()).limit(500))
+    for ev in session.scalars(q):
+        if ev.note.startswith(UNDO_NOTE):
+            undone.add(int(ev.note[len(UNDO_NOTE):].split()[0]))
+        elif ev.id not in undone:
+            return ev
+    return None
+
+
+def undo(session: Session, event_id: int, who: str, *, origin: str = "cli") -> ReviewEvent:
+    """Take back a decision: the annotation (or image) returns to the state the event found it in.
+
+    The log stays append-only: the undo is a new event (action named for the state restored:
+    ``reopen`` back to pending, ``accept``, ``edit``, ``reject``; ``delete`` withdraws an added
+    annotation; ``undone``/``done`` for an image) whose note says which event it undoes. Refused
+    when the annotation or image changed since that event (someone decided after it), like any
+    stale decision."""
+    ev = session.get(ReviewEvent, event_id)
+    if ev is None:
+        raise ReviewError(f"review event {event_id} does not exist")
+    if ev.action == "create" or ev.note.startswith(UNDO_NOTE):
+        raise ReviewError(f"review event {event_id} ({ev.action}) is not a decision that can be undone")
+    note = f"{UNDO_NOTE}{ev.id}"
+    if ev.action in IMAGE_REVIEW_ACTIONS:
+        if is_image_done(session, ev.image_id) != (ev.action == "done"):
+            raise ReviewConflict(f"image {ev.image_id} changed after that decision; nothing was undone")
+        undone = mark_image_done(session, ev.image_id, reviewer=who, done=ev.action != "done", origin=origin, note=note)
+        assert undone is not None  # the state was checked just above
+        return undone
+    ann = get_annotation(session, ev.annotation_id)
+    after = ev.after or {}
+    if ann.version != after.get("version"):
+        raise ReviewConflict(
+            f"annotation {ann.id} changed after that decision (now at version {ann.version}, last by "
+            f"{ann.reviewed_by or 'unknown'}); nothing was undone")
+    if ev.before is None:  # an annotation the reviewer added: withdraw it
+        return _decide(session, ann, "delete", who, status="rejected", origin=origin, note=note)
+    b = ev.before
+    x, y, w, h = b["bbox"]
+    changes = {"class_id": b["class_id"], "segmentation": b["segmentation"], "bbox_x": x, "bbox_y": y,
+               "bbox_w": w, "bbox_h": h, "area": b["area"]}
+    action = {"pending": "reopen", "accepted": "accept", "edited": "edit", "rejected": "reject"}[b["status"]]
+    return _decide(session, ann, action, who, status=b["status"], changes=changes, origin=origin, note=note)

@@ -277,5 +277,35 @@ def open_cmd(
     console.print(f"{n[0]} pending annotation(s) created from proposals")
 
 
+@review_app.command("serve")
+def serve_cmd(
+    domain: Optional[str] = typer.Option(None, "--domain", "-d", help="Domain to review (default: the only one)."),
+    lang: str = typer.Option("en", "--lang", help="Default language of class names and of the pages "
+                             "(each reviewer can choose another); any of the 25 ontology languages."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on. Anything but loopback needs --token."),
+    port: int = typer.Option(8765, "--port", help="Port to listen on."),
+    token: Optional[str] = typer.Option(None, "--token", envvar="CORPUS_REVIEW_TOKEN", show_envvar=True,
+                                        help="Secret reviewers must give to start (required beyond localhost)."),
+) -> None:
+    """Start the review web app: a queue of images (most doubtful first), each image with its
+    instances drawn over it, decisions by mouse or keyboard, all recorded in the review log.
+
+    Example: corpus review serve --domain sport --lang bg   (then open http://127.0.0.1:8765/)
+    """
+    from corpus.store.queries import UnknownDomain
+
+    try:
+        from corpus.web.server import ServeError, build, serve
+    except ImportError as exc:
+        raise fail(f"the web app needs the 'web' extra ({exc.name} is missing): pip install 'mic-corpus[web]'")
+    try:
+        app = build(state.engine(), state.settings.data_dir, domain=domain, lang=lang, host=host, token=token)
+    except (ServeError, UnknownDomain) as exc:
+        raise fail(str(exc))
+    shown = f"[{host}]" if ":" in host else host
+    console.print(f"Review app for domain {app.state.cfg.domain_name!r} on http://{shown}:{port}/ (Ctrl+C stops it)")
+    serve(app, host, port)
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(review_app, name="review")

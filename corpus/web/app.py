@@ -1,0 +1,492 @@
+"""The review web app: pages and a JSON API over the store (FastAPI).
+
+Every write goes through :mod:`corpus.review` (the functions the CLI calls) inside one
+transaction, with the version the reviewer saw, so a decision made on a stale view is refused
+(HTTP 409) instead of overwriting someone else's. Events are recorded with origin ``web``.
+
+Safety: a reviewer names themself (and gives the operator's token when one is set) before
+anything else; every write needs the session's CSRF token in a header (or form field for the
+login) and, when the browser sends one, an Origin of this very app; images are served by store
+id only, from files under the data folder.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import mimetypes
+import secrets
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+from urllib.parse import urlencode
+
+from fastapi import Body, FastAPI, Form, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+
+from corpus import review as rv
+from corpus.coco import masks
+from corpus.store.db import session_scope
+from corpus.store.models import REVIEW_STATUSES, Annotation, Image, OntologyClass, Proposal
+from corpus.web import i18n
+from corpus.web.i18n import N_
+from corpus.web.names import class_names, search_classes
+from corpus.web.queue import QueueFilter, model_names, neighbours, progress, review_queue
+
+HERE = Path(__file__).resolve().parent
+ORIGIN = "web"
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+MAX_NAME = 64
+PAGE = 50
+
+# Strings the browser shows, translated per reviewer and handed to app.js.
+JS_STRINGS = {
+    "conflict": N_("Someone else changed this annotation meanwhile. The page now shows their version; decide again."),
+    "error": N_("Not done:"),
+    "saved": N_("Saved."),
+    "undone": N_("Last decision undone."),
+    "nothing_to_undo": N_("Nothing to undo."),
+    "done": N_("Image marked done."),
+    "pick_class": N_("Choose a class"),
+    "search": N_("Search names and synonyms"),
+    "no_match": N_("No class matches."),
+    "fallback": N_("no name in your language; English shown"),
+    "draw_polygon_hint": N_("Click to add points; Enter or a click on the first point closes the polygon; Esc cancels."),
+    "draw_box_hint": N_("Drag to draw a box; Esc cancels."),
+    "edit_hint": N_("Drag the vertices; Enter saves, Esc cancels."),
+    "select_first": N_("Select an instance first."),
+    "too_few_points": N_("A polygon needs at least three points."),
+    "accepted": N_("accepted"),
+    "rejected": N_("rejected"),
+    "edited": N_("edited"),
+    "pending": N_("pending"),
+    "score": N_("score"),
+    "by": N_("by"),
+}
+
+
+class Problem(Exception):
+    def __init__(self, status: int, message: str, **extra: Any) -> None:
+        super().__init__(message)
+        self.status, self.message, self.extra = status, message, extra
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Decision(_Body):
+    version: int = Field(description="The annotation's version the reviewer saw")
+    note: str = Field("", max_length=2000)
+
+
+class Relabel(Decision):
+    class_id: int
+
+
+class Edit(Decision):
+    # Shapes stay untyped here: corpus.review checks them exactly as for the CLI.
+    segmentation: Any = None
+    bbox: list[Any] | None = None
+
+
+class Add(_Body):
+    class_id: int
+    segmentation: Any = None
+    bbox: list[Any] | None = None
+    note: str = Field("", max_length=2000)
+
+
+@dataclass
+class Config:
+    engine: Engine
+    data_dir: Path
+    domain_id: int
+    domain_name: str
+    lang: str
+    token: str | None
+
+
+def valid_name(name: str) -> str | None:
+    """A reviewer name as recorded in the log: 1-64 printable characters."""
+    name = " ".join(name.split())
+    if not name or len(name) > MAX_NAME or any(unicodedata.category(c).startswith("C") for c in name):
+        return None
+    return name
+
+
+def create_app(engine: Engine, data_dir: Path | str, *, domain: str | None = None, lang: str = "en",
+               token: str | None = None, secret: str | None = None,
+               allowed_hosts: list[str] | None = None) -> FastAPI:
+    """The app over ``engine``'s store, for one domain (the only one when ``domain`` is None).
+
+    ``token``: what reviewers must give to start (required by the CLI when listening beyond
+    localhost). ``allowed_hosts``: Host headers to answer (default: the loopback names, which
+    keeps pages on other sites from reaching a local app through DNS rebinding)."""
+    from corpus.store.queries import resolve_domain
+
+    with Session(engine) as s:
+        dom = resolve_domain(s, domain)
+        cfg = Config(engine, Path(data_dir).resolve(), dom.id, dom.name, lang, token or None)
+    factory = sessionmaker(engine, expire_on_commit=False)
+
+    app = FastAPI(title="MIC Corpus review", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.cfg = cfg
+    app.add_middleware(SessionMiddleware, secret_key=secret or secrets.token_urlsafe(32),
+                       session_cookie="corpus_review", same_site="strict", max_age=12 * 3600)
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts or [*LOOPBACK, "[::1]"])
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]),
+                      extensions=["jinja2.ext.i18n"])
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def ui_lang(request: Request) -> str:
+        return request.session.get("lang") or cfg.lang
+
+    def gettext_for(request: Request) -> Callable[[str], str]:
+        return i18n.translations(ui_lang(request)).gettext
+
+    def csrf_token(request: Request) -> str:
+        tok = request.session.get("csrf")
+        if not tok:
+            tok = request.session["csrf"] = secrets.token_urlsafe(24)
+        return tok
+
+    def who(request: Request) -> str:
+        name = request.session.get("who")
+        if not name:
+            raise Problem(401, gettext_for(request)("Name yourself first: open the start page."))
+        return name
+
+    def check_write(request: Request, sent: str | None) -> None:
+        """CSRF: the session's token must come back, and a browser's Origin must be ours."""
+        origin = request.headers.get("origin")
+        if origin is not None and origin != f"{request.url.scheme}://{request.headers.get('host', '')}":
+            raise Problem(403, f"cross-site request refused (Origin {origin})")
+        tok = request.session.get("csrf")
+        if not tok or not sent or not hmac.compare_digest(tok, sent):
+            raise Problem(403, "missing or wrong CSRF token; reload the page")
+
+    def write_guard(request: Request) -> str:
+        check_write(request, request.headers.get("x-csrf-token"))
+        return who(request)
+
+    def render(request: Request, template: str, **ctx: Any) -> HTMLResponse:
+        lang = ui_lang(request)
+        tr = i18n.translations(lang)
+        strings = {k: tr.gettext(v) for k, v in JS_STRINGS.items()}
+        html = env.get_template(template).render(
+            _=tr.gettext, gettext=tr.gettext, ngettext=tr.ngettext, request=request, lang=lang,
+            csrf=csrf_token(request), reviewer=request.session.get("who"), domain=cfg.domain_name,
+            js_config={"csrf": csrf_token(request), "lang": lang, "strings": strings}, **ctx)
+        return HTMLResponse(html)
+
+    def read(fn: Callable[[Session], Any]) -> Any:
+        with factory() as s:
+            return fn(s)
+
+    def write(fn: Callable[[Session], Any]) -> Any:
+        with session_scope(cfg.engine) as s:
+            return fn(s)
+
+    def queue_filter(status: str | None, class_id: int | None, model: str | None) -> QueueFilter:
+        tokens = [t.strip() for t in (status or "pending").split(",") if t.strip()]
+        statuses = REVIEW_STATUSES if tokens == ["all"] else tuple(tokens)
+        try:
+            return QueueFilter(tuple(statuses), class_id, model or None)
+        except ValueError as exc:
+            raise Problem(400, str(exc)) from None
+
+    def annotation_in_domain(s: Session, annotation_id: int) -> Annotation:
+        ann = s.get(Annotation, annotation_id)
+        if ann is None or s.get(OntologyClass, ann.class_id).domain_id != cfg.domain_id:
+            raise Problem(404, f"annotation {annotation_id} does not exist in domain {cfg.domain_name}")
+        return ann
+
+    def class_in_domain(s: Session, class_id: int) -> OntologyClass:
+        cls = s.get(OntologyClass, class_id)
+        if cls is None or cls.domain_id != cfg.domain_id:
+            raise Problem(404, f"class {class_id} does not exist in domain {cfg.domain_name}")
+        return cls
+
+    def image_row(s: Session, image_id: int) -> Image:
+        img = s.get(Image, image_id)
+        if img is None:
+            raise Problem(404, f"image {image_id} does not exist")
+        return img
+
+    def image_state(s: Session, image_id: int, lang: str) -> dict:
+        img = image_row(s, image_id)
+        anns = list(s.scalars(select(Annotation).where(Annotation.image_id == image_id).order_by(Annotation.id)))
+        names = class_names(s, cfg.domain_id, lang, sorted({a.class_id for a in anns}))
+        anns = [a for a in anns if a.class_id in names]  # only this domain's instances
+        pids = [a.proposal_id for a in anns if a.proposal_id]
+        props = {p.id: p for p in s.scalars(select(Proposal).where(Proposal.id.in_(pids)))} if pids else {}
+        return {
+            "image": {"id": img.id, "width": img.width, "height": img.height, "url": f"/files/{img.id}",
+                      "title": img.title, "license": img.license_code, "license_url": img.license_url,
+                      "author": img.author, "attribution": img.attribution, "landing_url": img.landing_url},
+            "instances": [_instance(a, img, names.get(a.class_id), props.get(a.proposal_id)) for a in anns],
+        }
+
+    # -- errors ----------------------------------------------------------------------------
+
+    @app.exception_handler(Problem)
+    async def _problem(request: Request, exc: Problem) -> Response:
+        if exc.status == 401 and not request.url.path.startswith("/api/"):
+            return RedirectResponse("/login?" + urlencode({"next": request.url.path}), status_code=303)
+        return JSONResponse({"error": exc.message, **exc.extra}, status_code=exc.status)
+
+    @app.exception_handler(rv.ReviewConflict)
+    async def _conflict(request: Request, exc: rv.ReviewConflict) -> Response:
+        return JSONResponse({"error": str(exc), "conflict": True}, status_code=409)
+
+    @app.exception_handler(rv.ReviewError)
+    async def _review_error(request: Request, exc: rv.ReviewError) -> Response:
+        status = 404 if "does not exist" in str(exc) else 400
+        return JSONResponse({"error": f"{exc}; nothing was changed"}, status_code=status)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        parts = []
+        for e in exc.errors()[:5]:
+            where = ".".join(str(x) for x in e.get("loc", ()) if x != "body")
+            parts.append(f"{where or 'body'}: {e.get('msg', 'invalid')}")
+        return JSONResponse({"error": "; ".join(parts) + "; nothing was changed"}, status_code=422)
+
+    # -- pages -----------------------------------------------------------------------------
+
+    @app.get("/login", response_class=HTMLResponse)
+    def login_page(request: Request, next: str = "/", error: str = "") -> HTMLResponse:
+        lang = ui_lang(request)
+        return render(request, "login.html", next=_local(next), error=error, need_token=cfg.token is not None,
+                      languages=[(code, i18n.language_name(code, lang)) for code in _name_languages()],
+                      current_name=request.session.get("who") or "")
+
+    @app.post("/login")
+    def login(request: Request, name: str = Form(""), token: str = Form(""), lang: str = Form(""),
+              csrf: str = Form(""), next: str = Form("/")) -> Response:
+        check_write(request, csrf)
+        _ = gettext_for(request)
+        if cfg.token is not None and not hmac.compare_digest(token.encode(), cfg.token.encode()):
+            return login_page(request, next, _("Wrong token. Ask the operator for the token of this app."))
+        clean = valid_name(name)
+        if clean is None:
+            return login_page(request, next, _("Give your name (1 to 64 letters), as the review log will show it."))
+        request.session["who"] = clean
+        if lang in _name_languages():
+            request.session["lang"] = lang
+        request.session["csrf"] = secrets.token_urlsafe(24)  # a new session, a new token
+        return RedirectResponse(_local(next), status_code=303)
+
+    @app.post("/logout")
+    def logout(request: Request, csrf: str = Form("")) -> Response:
+        check_write(request, csrf)
+        request.session.clear()
+        return RedirectResponse("/login", status_code=303)
+
+    @app.get("/", response_class=HTMLResponse)
+    def queue_page(request: Request, status: str = "pending", class_id: int | None = None,
+                   model: str | None = None, offset: int = 0) -> HTMLResponse:
+        who(request)
+        f = queue_filter(status, class_id, model)
+        lang = ui_lang(request)
+
+        def go(s: Session) -> dict:
+            items = review_queue(s, cfg.domain_id, f, limit=PAGE, offset=max(0, offset))
+            names = class_names(s, cfg.domain_id, lang)
+            per_class, per_who = progress(s, cfg.domain_id)
+            return {"items": items, "names": names, "per_class": per_class, "per_who": per_who,
+                    "models": model_names(s)}
+
+        data = read(go)
+        params = {"status": status, **({"class_id": class_id} if class_id else {}), **({"model": model} if model else {})}
+        return render(request, "queue.html", f=f, status=status, class_id=class_id, model=model, offset=offset,
+                      page=PAGE, query=urlencode(params), statuses=REVIEW_STATUSES,
+                      sorted_names=sorted(data["names"].values(), key=lambda c: c.name.casefold()), **data)
+
+    @app.get("/image/{image_id}", response_class=HTMLResponse)
+    def image_page(request: Request, image_id: int, status: str = "pending", class_id: int | None = None,
+                   model: str | None = None) -> HTMLResponse:
+        who(request)
+        f = queue_filter(status, class_id, model)
+        lang = ui_lang(request)
+
+        def go(s: Session) -> tuple[dict, tuple]:
+            return image_state(s, image_id, lang), neighbours(s, cfg.domain_id, image_id, f)
+
+        state, (prev_id, next_id) = read(go)
+        params = {"status": status, **({"class_id": class_id} if class_id else {}), **({"model": model} if model else {})}
+        query = urlencode(params)
+        nav = {"prev": f"/image/{prev_id}?{query}" if prev_id else None,
+               "next": f"/image/{next_id}?{query}" if next_id else None, "queue": f"/?{query}"}
+        return render(request, "image.html", state=state, nav=nav,
+                      state_json={"state": state, "nav": nav})
+
+    # -- files -----------------------------------------------------------------------------
+
+    @app.get("/files/{image_id}")
+    def image_file(request: Request, image_id: int) -> Response:
+        """The image's bytes, by store id: no part of the request reaches the file system."""
+        who(request)
+        img = read(lambda s: s.get(Image, image_id))
+        if img is None or not img.local_path:
+            raise Problem(404, f"image {image_id} has no file")
+        path = (cfg.data_dir / img.local_path).resolve()
+        if not path.is_relative_to(cfg.data_dir) or not path.is_file():
+            raise Problem(404, f"image {image_id} has no file in the data folder")
+        media = img.mime if img.mime and img.mime.startswith("image/") else mimetypes.guess_type(path.name)[0]
+        if not media or not media.startswith("image/"):
+            raise Problem(404, f"image {image_id} is not an image file")
+        return FileResponse(path, media_type=media, headers={"Cache-Control": "private, max-age=3600",
+                                                              "X-Content-Type-Options": "nosniff"})
+
+    # -- JSON API: reads -------------------------------------------------------------------
+
+    @app.get("/api/queue")
+    def api_queue(request: Request, status: str = "pending", class_id: int | None = None, model: str | None = None,
+                  offset: int = 0, limit: int = PAGE) -> dict:
+        who(request)
+        f = queue_filter(status, class_id, model)
+        items = read(lambda s: review_queue(s, cfg.domain_id, f, limit=max(1, min(limit, 500)), offset=max(0, offset)))
+        return {"images": [{"id": i.image_id, "min_score": i.min_score, "counts": i.counts, "classes": i.class_ids}
+                           for i in items]}
+
+    @app.get("/api/progress")
+    def api_progress(request: Request) -> dict:
+        who(request)
+        per_class, per_who = read(lambda s: progress(s, cfg.domain_id))
+        return {"classes": [{"id": p.class_id, "counts": p.counts} for p in per_class],
+                "reviewers": [{"who": p.who, "counts": p.counts} for p in per_who]}
+
+    @app.get("/api/images/{image_id}")
+    def api_image(request: Request, image_id: int) -> dict:
+        who(request)
+        return read(lambda s: image_state(s, image_id, ui_lang(request)))
+
+    @app.get("/api/classes")
+    def api_classes(request: Request, q: str = "", limit: int = 20) -> dict:
+        who(request)
+        found = read(lambda s: search_classes(s, cfg.domain_id, q[:200], ui_lang(request), max(1, min(limit, 100))))
+        return {"classes": [c.as_json() for c in found]}
+
+    # -- JSON API: decisions ---------------------------------------------------------------
+
+    def decide(request: Request, annotation_id: int, fn: Callable[[Session, str], Any]) -> dict:
+        name = write_guard(request)
+        lang = ui_lang(request)
+
+        def go(s: Session) -> dict:
+            annotation_in_domain(s, annotation_id)
+            fn(s, name)
+            ann = s.get(Annotation, annotation_id)
+            return _instance(ann, s.get(Image, ann.image_id), class_names(s, cfg.domain_id, lang, [ann.class_id]).get(ann.class_id),
+                             s.get(Proposal, ann.proposal_id) if ann.proposal_id else None)
+
+        try:
+            return write(go)
+        except rv.ReviewConflict as exc:
+            current = read(lambda s: image_state(s, s.get(Annotation, annotation_id).image_id, lang))
+            raise Problem(409, str(exc), conflict=True, state=current) from None
+
+    @app.post("/api/annotations/{annotation_id}/accept")
+    def api_accept(request: Request, annotation_id: int, body: Decision) -> dict:
+        return decide(request, annotation_id, lambda s, w: rv.accept(
+            s, annotation_id, w, expected_version=body.version, origin=ORIGIN, note=body.note))
+
+    @app.post("/api/annotations/{annotation_id}/reject")
+    def api_reject(request: Request, annotation_id: int, body: Decision) -> dict:
+        return decide(request, annotation_id, lambda s, w: rv.reject(
+            s, annotation_id, w, expected_version=body.version, origin=ORIGIN, note=body.note))
+
+    @app.post("/api/annotations/{annotation_id}/relabel")
+    def api_relabel(request: Request, annotation_id: int, body: Relabel) -> dict:
+        # By row id: the picker hands the class's id, never a name to resolve.
+        return decide(request, annotation_id, lambda s, w: rv.relabel(
+            s, annotation_id, class_in_domain(s, body.class_id), w, expected_version=body.version,
+            origin=ORIGIN, note=body.note))
+
+    @app.post("/api/annotations/{annotation_id}/edit")
+    def api_edit(request: Request, annotation_id: int, body: Edit) -> dict:
+        return decide(request, annotation_id, lambda s, w: rv.edit(
+            s, annotation_id, w, segmentation=body.segmentation, bbox=body.bbox,
+            expected_version=body.version, origin=ORIGIN, note=body.note))
+
+    @app.post("/api/images/{image_id}/annotations")
+    def api_add(request: Request, image_id: int, body: Add) -> dict:
+        name = write_guard(request)
+        lang = ui_lang(request)
+
+        def go(s: Session) -> dict:
+            img = image_row(s, image_id)
+            class_in_domain(s, body.class_id)
+            ann, _ = rv.add(s, image_id, body.class_id, name, segmentation=body.segmentation, bbox=body.bbox,
+                            origin=ORIGIN, note=body.note)
+            return _instance(ann, img, class_names(s, cfg.domain_id, lang, [ann.class_id]).get(ann.class_id), None)
+
+        return write(go)
+
+    @app.post("/api/undo")
+    def api_undo(request: Request, body: dict = Body(default_factory=dict)) -> dict:
+        name = write_guard(request)
+
+        def go(s: Session) -> dict:
+            ev = rv.undoable_event(s, name, ORIGIN)
+            if ev is None:
+                raise Problem(404, gettext_for(request)("Nothing to undo."))
+            undone = rv.undo(s, ev.id, name, origin=ORIGIN)
+            ann = s.get(Annotation, ev.annotation_id)
+            return {"undone_event": ev.id, "event": undone.id, "action": undone.action, "image_id": ann.image_id,
+                    "annotation_id": ann.id}
+
+        return write(go)
+
+    return app
+
+
+def _instance(ann: Annotation, img: Image, cn, prop: Proposal | None) -> dict:
+    """An annotation as the page draws it: polygons for masks (RLE traced), the box, its class."""
+    seg = ann.segmentation
+    shape, polygons = "box", []
+    if masks.is_polygons(seg):
+        shape, polygons = "polygon", seg
+    elif masks.is_rle(seg):
+        shape = "mask"
+        try:
+            polygons = masks.to_polygons(seg, int(seg["size"][0]), int(seg["size"][1]))
+        except (ValueError, TypeError, KeyError):
+            polygons = []
+    return {
+        "id": ann.id, "version": ann.version, "status": ann.status, "class_id": ann.class_id,
+        "name": cn.name if cn else str(ann.class_id), "fallback": bool(cn and cn.fallback),
+        "english": cn.english if cn else "", "synset": cn.synset if cn else "",
+        "bbox": [ann.bbox_x, ann.bbox_y, ann.bbox_w, ann.bbox_h], "shape": shape,
+        "polygons": [[round(float(v), 2) for v in p] for p in polygons],
+        "score": None if prop is None else round(float(prop.score), 4),
+        "model": None if prop is None else prop.model_name, "origin": ann.origin,
+        "reviewed_by": ann.reviewed_by,
+    }
+
+
+def _name_languages() -> tuple[str, ...]:
+    import ontology
+
+    return tuple(ontology.LANGUAGES)
+
+
+def _local(target: str) -> str:
+    """Only redirect within this app (``next`` comes from the request)."""
+    if not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target

@@ -1,0 +1,179 @@
+"""The review queue and progress: which images to look at next, and how far the team got.
+
+The queue orders images by their most doubtful annotation (lowest proposal score first), then
+images whose annotations have no score. It walks proposals in score order through an index and
+stops as soon as it has the page's images, so its cost does not grow with the store (see
+``bench/review_serve.py`` and the query plan in docs/benchmarks.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Sequence
+
+from sqlalchemy import func, select, tuple_
+from sqlalchemy.orm import Session
+
+from corpus.store.models import REVIEW_STATUSES, AnnotatedImage, Annotation, OntologyClass, Proposal
+
+BATCH = 2000  # rows per step of the index walk
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    statuses: tuple[str, ...] = ("pending",)
+    class_id: int | None = None
+    model: str | None = None
+
+    def __post_init__(self) -> None:
+        bad = [s for s in self.statuses if s not in REVIEW_STATUSES]
+        if bad or not self.statuses:
+            raise ValueError(f"unknown status {', '.join(bad) or '(none)'}; use {', '.join(REVIEW_STATUSES)}")
+
+
+@dataclass
+class QueueImage:
+    image_id: int
+    min_score: float | None
+    counts: dict[str, int] = field(default_factory=dict)  # annotations per status on the image
+    class_ids: list[int] = field(default_factory=list)  # classes of its matching annotations
+
+
+def _scored(domain_id: int, f: QueueFilter):
+    q = (select(Annotation.image_id, Proposal.score, Proposal.id)
+         .join(Annotation, Annotation.proposal_id == Proposal.id)
+         .join(OntologyClass, OntologyClass.id == Annotation.class_id)
+         .where(OntologyClass.domain_id == domain_id, Annotation.status.in_(f.statuses)))
+    if f.class_id is not None:
+        q = q.where(Annotation.class_id == f.class_id)
+    if f.model:
+        q = q.where(Proposal.model_name == f.model)
+    return q.order_by(Proposal.score, Proposal.id)
+
+
+def _unscored(domain_id: int, f: QueueFilter):
+    q = (select(Annotation.image_id, Annotation.id)
+         .join(OntologyClass, OntologyClass.id == Annotation.class_id)
+         .where(OntologyClass.domain_id == domain_id, Annotation.status.in_(f.statuses),
+                Annotation.proposal_id.is_(None)))
+    if f.class_id is not None:
+        q = q.where(Annotation.class_id == f.class_id)
+    return q.order_by(Annotation.image_id, Annotation.id)
+
+
+def queue_image_ids(session: Session, domain_id: int, f: QueueFilter = QueueFilter(), *, limit: int = 50,
+                    offset: int = 0, exclude: Sequence[int] = ()) -> list[tuple[int, float | None]]:
+    """Image ids in queue order with their lowest score, ``offset`` and ``limit`` applied."""
+    want = offset + limit
+    seen: dict[int, float | None] = {}
+    skip = set(exclude)
+    last: tuple[float, int] | None = None
+    while len(seen) < want:
+        q = _scored(domain_id, f)
+        if last is not None:
+            q = q.where(tuple_(Proposal.score, Proposal.id) > tuple_(*last))
+        rows = session.execute(q.limit(BATCH)).all()
+        for image_id, score, pid in rows:
+            if image_id not in seen and image_id not in skip:
+                seen[image_id] = score
+                if len(seen) >= want:
+                    break
+        if len(rows) < BATCH:
+            break
+        last = (rows[-1].score, rows[-1].id)
+    if len(seen) < want and not f.model:
+        last_a: tuple[int, int] | None = None
+        while len(seen) < want:
+            q = _unscored(domain_id, f)
+            if last_a is not None:
+                q = q.where(tuple_(Annotation.image_id, Annotation.id) > tuple_(*last_a))
+            rows = session.execute(q.limit(BATCH)).all()
+            for image_id, _ in rows:
+                if image_id not in seen and image_id not in skip:
+                    seen[image_id] = None
+                    if len(seen) >= want:
+                        break
+            if len(rows) < BATCH:
+                break
+            last_a = (rows[-1].image_id, rows[-1].id)
+    return list(seen.items())[offset:want]
+
+
+def review_queue(session: Session, domain_id: int, f: QueueFilter = QueueFilter(), *, limit: int = 50,
+                 offset: int = 0) -> list[QueueImage]:
+    """A page of the queue: images, most doubtful first, with their annotations counted per status."""
+    ids = queue_image_ids(session, domain_id, f, limit=limit, offset=offset)
+    items = {i: QueueImage(i, s) for i, s in ids}
+    if items:
+        rows = session.execute(
+            select(Annotation.image_id, Annotation.status, Annotation.class_id, func.count())
+            .where(Annotation.image_id.in_(list(items)))
+            .group_by(Annotation.image_id, Annotation.status, Annotation.class_id)).all()
+        for image_id, status, class_id, n in rows:
+            it = items[image_id]
+            it.counts[status] = it.counts.get(status, 0) + n
+            if status in f.statuses and class_id not in it.class_ids:
+                it.class_ids.append(class_id)
+    return list(items.values())
+
+
+def neighbours(session: Session, domain_id: int, image_id: int, f: QueueFilter = QueueFilter(),
+               window: int = 200) -> tuple[int | None, int | None]:
+    """The images before and after ``image_id`` in the queue; when it has left the queue (all its
+    annotations decided), no previous one and the queue's first as the next."""
+    ids = [i for i, _ in queue_image_ids(session, domain_id, f, limit=window)]
+    if image_id in ids:
+        k = ids.index(image_id)
+        return (ids[k - 1] if k > 0 else None), (ids[k + 1] if k + 1 < len(ids) else None)
+    return None, (ids[0] if ids else None)
+
+
+@dataclass(frozen=True)
+class ClassProgress:
+    class_id: int
+    counts: dict[str, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def decided(self) -> int:
+        return self.total - self.counts.get("pending", 0)
+
+
+@dataclass(frozen=True)
+class ReviewerProgress:
+    who: str
+    counts: dict[str, int]  # annotations whose latest decision is theirs, per status
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+def progress(session: Session, domain_id: int) -> tuple[list[ClassProgress], list[ReviewerProgress]]:
+    """Annotations per class and status, and per reviewer (latest decision) and status.
+
+    Both read one covering index (class, status, reviewer) rather than the annotation rows."""
+    rows = session.execute(
+        select(Annotation.class_id, Annotation.status, Annotation.reviewed_by, func.count())
+        .join(OntologyClass, OntologyClass.id == Annotation.class_id)
+        .where(OntologyClass.domain_id == domain_id)
+        .group_by(Annotation.class_id, Annotation.status, Annotation.reviewed_by)).all()
+    per_class: dict[int, dict[str, int]] = {}
+    per_who: dict[str, dict[str, int]] = {}
+    for class_id, status, who, n in rows:
+        c = per_class.setdefault(class_id, {})
+        c[status] = c.get(status, 0) + n
+        if who and status != "pending":
+            w = per_who.setdefault(who, {})
+            w[status] = w.get(status, 0) + n
+    classes = sorted((ClassProgress(c, d) for c, d in per_class.items()), key=lambda p: (-p.counts.get("pending", 0), p.class_id))
+    reviewers = sorted((ReviewerProgress(w, d) for w, d in per_who.items()), key=lambda p: (-p.total, p.who))
+    return classes, reviewers
+
+
+def model_names(session: Session) -> list[str]:
+    """Models that annotated images (for the queue's model filter)."""
+    return list(session.scalars(select(AnnotatedImage.model_name).distinct().order_by(AnnotatedImage.model_name)))

@@ -1,0 +1,48 @@
+"""Start the review app on Uvicorn (what `corpus review serve` calls)."""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+
+from sqlalchemy.engine import Engine
+
+
+class ServeError(ValueError):
+    """Settings the app refuses to start with."""
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_settings(host: str, token: str | None, lang: str) -> None:
+    import ontology
+
+    if not is_loopback(host) and not token:
+        raise ServeError(f"listening on {host} lets other machines reach the app: set a token with --token or "
+                         "CORPUS_REVIEW_TOKEN, and give it to your reviewers (or keep the default --host 127.0.0.1)")
+    if token is not None and len(token) < 8:
+        raise ServeError("the token must be at least 8 characters long")
+    if lang not in ontology.LANGUAGES:
+        raise ServeError(f"unknown language {lang!r}; use one of {', '.join(ontology.LANGUAGES)}")
+
+
+def build(engine: Engine, data_dir: Path, *, domain: str | None, lang: str, host: str, token: str | None):
+    from corpus.web.app import LOOPBACK, create_app
+
+    check_settings(host, token, lang)
+    # Bound to loopback: answer only loopback Host names (no DNS rebinding). Beyond: the token guards.
+    hosts = [*LOOPBACK, "[::1]"] if is_loopback(host) else ["*"]
+    return create_app(engine, data_dir, domain=domain, lang=lang, token=token, allowed_hosts=hosts)
+
+
+def serve(app, host: str, port: int) -> None:
+    import uvicorn
+
+    uvicorn.run(app, host=host, port=port, log_level="warning", server_header=False)
