@@ -13,6 +13,14 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
 fi
 export CORPUS_REQUIRE_POSTGRES=1
 
-python -m pip install -q -e '.[dev,yolo,torchvision,ray,s3]'
+# A real browser for the review app's tests: Debian's chromium, driven by Playwright (whose own
+# browser download is not used).
+if [ ! -x /usr/bin/chromium ]; then
+  as_root apt-get update -q
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -q chromium >/dev/null
+fi
+export CORPUS_REQUIRE_BROWSER=1
+
+python -m pip install -q -e '.[dev,yolo,torchvision,ray,s3,web]'
 
 python -m pytest "$@"

@@ -13,7 +13,6 @@ id only, from files under the data folder.
 from __future__ import annotations
 
 import hmac
-import json
 import mimetypes
 import secrets
 import unicodedata
@@ -166,7 +165,8 @@ def create_app(engine: Engine, data_dir: Path | str, *, domain: str | None = Non
     def who(request: Request) -> str:
         name = request.session.get("who")
         if not name:
-            raise Problem(401, gettext_for(request)("Name yourself first: open the start page."))
+            _ = gettext_for(request)
+            raise Problem(401, _("Name yourself first: open the start page."))
         return name
 
     def check_write(request: Request, sent: str | None) -> None:
@@ -244,7 +244,7 @@ def create_app(engine: Engine, data_dir: Path | str, *, domain: str | None = Non
 
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem) -> Response:
-        if exc.status == 401 and not request.url.path.startswith("/api/"):
+        if exc.status == 401 and not request.url.path.startswith(("/api/", "/files/")):
             return RedirectResponse("/login?" + urlencode({"next": request.url.path}), status_code=303)
         return JSONResponse({"error": exc.message, **exc.extra}, status_code=exc.status)
 
@@ -444,7 +444,8 @@ def create_app(engine: Engine, data_dir: Path | str, *, domain: str | None = Non
         def go(s: Session) -> dict:
             ev = rv.undoable_event(s, name, ORIGIN)
             if ev is None:
-                raise Problem(404, gettext_for(request)("Nothing to undo."))
+                _ = gettext_for(request)
+                raise Problem(404, _("Nothing to undo."))
             undone = rv.undo(s, ev.id, name, origin=ORIGIN)
             ann = s.get(Annotation, ev.annotation_id)
             return {"undone_event": ev.id, "event": undone.id, "action": undone.action, "image_id": ann.image_id,

@@ -112,7 +112,7 @@ def review_queue(session: Session, domain_id: int, f: QueueFilter = QueueFilter(
         for image_id, status, class_id, n in rows:
             it = items[image_id]
             it.counts[status] = it.counts.get(status, 0) + n
-            if status in f.statuses and class_id not in it.class_ids:
+            if status in f.statuses and f.class_id in (None, class_id) and class_id not in it.class_ids:
                 it.class_ids.append(class_id)
     return list(items.values())
 
