@@ -40,7 +40,7 @@ from corpus.store.models import REVIEW_STATUSES, Annotation, Image, OntologyClas
 from corpus.web import i18n
 from corpus.web.i18n import N_
 from corpus.web.names import class_names, search_classes
-from corpus.web.queue import QueueFilter, model_names, neighbours, progress, review_queue
+from corpus.web.queue import DONE_CHOICES, QueueFilter, model_names, neighbours, progress, review_queue
 
 HERE = Path(__file__).resolve().parent
 ORIGIN = "web"
@@ -56,6 +56,8 @@ JS_STRINGS = {
     "undone": N_("Last decision undone."),
     "nothing_to_undo": N_("Nothing to undo."),
     "done": N_("Image marked done."),
+    "not_done": N_("Image no longer done."),
+    "pending_left": N_("pending annotations stay pending on it:"),
     "pick_class": N_("Choose a class"),
     "search": N_("Search names and synonyms"),
     "no_match": N_("No class matches."),
@@ -97,6 +99,11 @@ class Edit(Decision):
     # Shapes stay untyped here: corpus.review checks them exactly as for the CLI.
     segmentation: Any = None
     bbox: list[Any] | None = None
+
+
+class Done(_Body):
+    done: bool = True
+    note: str = Field("", max_length=2000)
 
 
 class Add(_Body):
@@ -200,11 +207,11 @@ def create_app(engine: Engine, data_dir: Path | str, *, domain: str | None = Non
         with session_scope(cfg.engine) as s:
             return fn(s)
 
-    def queue_filter(status: str | None, class_id: int | None, model: str | None) -> QueueFilter:
+    def queue_filter(status: str | None, class_id: int | None, model: str | None, done: str = "todo") -> QueueFilter:
         tokens = [t.strip() for t in (status or "pending").split(",") if t.strip()]
         statuses = REVIEW_STATUSES if tokens == ["all"] else tuple(tokens)
         try:
-            return QueueFilter(tuple(statuses), class_id, model or None)
+            return QueueFilter(tuple(statuses), class_id, model or None, done)
         except ValueError as exc:
             raise Problem(400, str(exc)) from None
 
@@ -234,6 +241,7 @@ def create_app(engine: Engine, data_dir: Path | str, *, domain: str | None = Non
         pids = [a.proposal_id for a in anns if a.proposal_id]
         props = {p.id: p for p in s.scalars(select(Proposal).where(Proposal.id.in_(pids)))} if pids else {}
         return {
+            "done": rv.is_image_done(s, image_id),
             "image": {"id": img.id, "width": img.width, "height": img.height, "url": f"/files/{img.id}",
                       "title": img.title, "license": img.license_code, "license_url": img.license_url,
                       "author": img.author, "attribution": img.attribution, "landing_url": img.landing_url},
@@ -298,9 +306,9 @@ def create_app(engine: Engine, data_dir: Path | str, *, domain: str | None = Non
 
     @app.get("/", response_class=HTMLResponse)
     def queue_page(request: Request, status: str = "pending", class_id: int | None = None,
-                   model: str | None = None, offset: int = 0) -> HTMLResponse:
+                   model: str | None = None, done: str = "todo", offset: int = 0) -> HTMLResponse:
         who(request)
-        f = queue_filter(status, class_id, model)
+        f = queue_filter(status, class_id, model, done)
         lang = ui_lang(request)
 
         def go(s: Session) -> dict:
@@ -311,24 +319,23 @@ def create_app(engine: Engine, data_dir: Path | str, *, domain: str | None = Non
                     "models": model_names(s)}
 
         data = read(go)
-        params = {"status": status, **({"class_id": class_id} if class_id else {}), **({"model": model} if model else {})}
         return render(request, "queue.html", f=f, status=status, class_id=class_id, model=model, offset=offset,
-                      page=PAGE, query=urlencode(params), statuses=REVIEW_STATUSES,
+                      done=done, done_choices=DONE_CHOICES, page=PAGE, query=_query(status, class_id, model, done),
+                      statuses=REVIEW_STATUSES,
                       sorted_names=sorted(data["names"].values(), key=lambda c: c.name.casefold()), **data)
 
     @app.get("/image/{image_id}", response_class=HTMLResponse)
     def image_page(request: Request, image_id: int, status: str = "pending", class_id: int | None = None,
-                   model: str | None = None) -> HTMLResponse:
+                   model: str | None = None, done: str = "todo") -> HTMLResponse:
         who(request)
-        f = queue_filter(status, class_id, model)
+        f = queue_filter(status, class_id, model, done)
         lang = ui_lang(request)
 
         def go(s: Session) -> tuple[dict, tuple]:
             return image_state(s, image_id, lang), neighbours(s, cfg.domain_id, image_id, f)
 
         state, (prev_id, next_id) = read(go)
-        params = {"status": status, **({"class_id": class_id} if class_id else {}), **({"model": model} if model else {})}
-        query = urlencode(params)
+        query = _query(status, class_id, model, done)
         nav = {"prev": f"/image/{prev_id}?{query}" if prev_id else None,
                "next": f"/image/{next_id}?{query}" if next_id else None, "queue": f"/?{query}"}
         return render(request, "image.html", state=state, nav=nav,
@@ -356,9 +363,9 @@ def create_app(engine: Engine, data_dir: Path | str, *, domain: str | None = Non
 
     @app.get("/api/queue")
     def api_queue(request: Request, status: str = "pending", class_id: int | None = None, model: str | None = None,
-                  offset: int = 0, limit: int = PAGE) -> dict:
+                  done: str = "todo", offset: int = 0, limit: int = PAGE) -> dict:
         who(request)
-        f = queue_filter(status, class_id, model)
+        f = queue_filter(status, class_id, model, done)
         items = read(lambda s: review_queue(s, cfg.domain_id, f, limit=max(1, min(limit, 500)), offset=max(0, offset)))
         return {"images": [{"id": i.image_id, "min_score": i.min_score, "counts": i.counts, "classes": i.class_ids}
                            for i in items]}
@@ -368,7 +375,7 @@ def create_app(engine: Engine, data_dir: Path | str, *, domain: str | None = Non
         who(request)
         per_class, per_who = read(lambda s: progress(s, cfg.domain_id))
         return {"classes": [{"id": p.class_id, "counts": p.counts} for p in per_class],
-                "reviewers": [{"who": p.who, "counts": p.counts} for p in per_who]}
+                "reviewers": [{"who": p.who, "counts": p.counts, "images_done": p.images_done} for p in per_who]}
 
     @app.get("/api/images/{image_id}")
     def api_image(request: Request, image_id: int) -> dict:
@@ -437,6 +444,19 @@ def create_app(engine: Engine, data_dir: Path | str, *, domain: str | None = Non
 
         return write(go)
 
+    @app.post("/api/images/{image_id}/done")
+    def api_done(request: Request, image_id: int, body: Done) -> dict:
+        """Declare the image's review done (``done: false``: not done any more)."""
+        name = write_guard(request)
+
+        def go(s: Session) -> dict:
+            image_row(s, image_id)
+            ev = rv.mark_image_done(s, image_id, reviewer=name, done=body.done, origin=ORIGIN, note=body.note)
+            return {"image_id": image_id, "done": body.done, "changed": ev is not None,
+                    "pending": rv.pending_counts(s, [image_id]).get(image_id, 0)}
+
+        return write(go)
+
     @app.post("/api/undo")
     def api_undo(request: Request, body: dict = Body(default_factory=dict)) -> dict:
         name = write_guard(request)
@@ -447,9 +467,9 @@ def create_app(engine: Engine, data_dir: Path | str, *, domain: str | None = Non
                 _ = gettext_for(request)
                 raise Problem(404, _("Nothing to undo."))
             undone = rv.undo(s, ev.id, name, origin=ORIGIN)
-            ann = s.get(Annotation, ev.annotation_id)
-            return {"undone_event": ev.id, "event": undone.id, "action": undone.action, "image_id": ann.image_id,
-                    "annotation_id": ann.id}
+            image_id = ev.image_id if ev.annotation_id is None else s.get(Annotation, ev.annotation_id).image_id
+            return {"undone_event": ev.id, "event": undone.id, "action": undone.action, "image_id": image_id,
+                    "annotation_id": ev.annotation_id}
 
         return write(go)
 
@@ -478,6 +498,18 @@ def _instance(ann: Annotation, img: Image, cn, prop: Proposal | None) -> dict:
         "model": None if prop is None else prop.model_name, "origin": ann.origin,
         "reviewed_by": ann.reviewed_by,
     }
+
+
+def _query(status: str, class_id: int | None, model: str | None, done: str) -> str:
+    """The queue's filters as a query string, carried from page to page."""
+    params: dict[str, Any] = {"status": status}
+    if class_id:
+        params["class_id"] = class_id
+    if model:
+        params["model"] = model
+    if done != "todo":
+        params["done"] = done
+    return urlencode(params)
 
 
 def _name_languages() -> tuple[str, ...]:

@@ -14,21 +14,28 @@ from typing import Sequence
 from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import Session
 
-from corpus.store.models import REVIEW_STATUSES, AnnotatedImage, Annotation, OntologyClass, Proposal
+from corpus.store.models import REVIEW_STATUSES, AnnotatedImage, Annotation, ImageReview, OntologyClass, Proposal
 
 BATCH = 2000  # rows per step of the index walk
+DONE_CHOICES = ("todo", "done", "all")  # images not yet done (the work left), done ones, both
 
 
 @dataclass(frozen=True)
 class QueueFilter:
+    """Which images: those holding annotations of these statuses (of this class, proposed by
+    this model), and whose review is not done yet (``done="todo"``), done, or either."""
+
     statuses: tuple[str, ...] = ("pending",)
     class_id: int | None = None
     model: str | None = None
+    done: str = "todo"
 
     def __post_init__(self) -> None:
         bad = [s for s in self.statuses if s not in REVIEW_STATUSES]
         if bad or not self.statuses:
-            raise ValueError(f"unknown status {', '.join(bad) or '(none)'}; use {', '.join(REVIEW_STATUSES)}")
+            raise ValueError(f"unknown status {', '.join(bad) or '(none)'}; use {', '.join(REVIEW_STATUSES)} or all")
+        if self.done not in DONE_CHOICES:
+            raise ValueError(f"unknown image state {self.done!r}; use {', '.join(DONE_CHOICES)}")
 
 
 @dataclass
@@ -67,14 +74,25 @@ def queue_image_ids(session: Session, domain_id: int, f: QueueFilter = QueueFilt
     want = offset + limit
     seen: dict[int, float | None] = {}
     skip = set(exclude)
+
+    def allowed(rows) -> set[int]:
+        """Of these rows' images, those the done filter lets through (one indexed lookup)."""
+        ids = {r[0] for r in rows} - skip - seen.keys()
+        if f.done == "all" or not ids:
+            return ids
+        done = set(session.scalars(select(ImageReview.image_id).where(
+            ImageReview.image_id.in_(ids), ImageReview.done.is_(True))))
+        return ids - done if f.done == "todo" else ids & done
+
     last: tuple[float, int] | None = None
     while len(seen) < want:
         q = _scored(domain_id, f)
         if last is not None:
             q = q.where(tuple_(Proposal.score, Proposal.id) > tuple_(*last))
         rows = session.execute(q.limit(BATCH)).all()
+        ok = allowed(rows)
         for image_id, score, pid in rows:
-            if image_id not in seen and image_id not in skip:
+            if image_id not in seen and image_id in ok:
                 seen[image_id] = score
                 if len(seen) >= want:
                     break
@@ -88,8 +106,9 @@ def queue_image_ids(session: Session, domain_id: int, f: QueueFilter = QueueFilt
             if last_a is not None:
                 q = q.where(tuple_(Annotation.image_id, Annotation.id) > tuple_(*last_a))
             rows = session.execute(q.limit(BATCH)).all()
+            ok = allowed(rows)
             for image_id, _ in rows:
-                if image_id not in seen and image_id not in skip:
+                if image_id not in seen and image_id in ok:
                     seen[image_id] = None
                     if len(seen) >= want:
                         break
@@ -146,6 +165,7 @@ class ClassProgress:
 class ReviewerProgress:
     who: str
     counts: dict[str, int]  # annotations whose latest decision is theirs, per status
+    images_done: int = 0  # images of the domain they marked done (and nobody reopened)
 
     @property
     def total(self) -> int:
@@ -169,8 +189,18 @@ def progress(session: Session, domain_id: int) -> tuple[list[ClassProgress], lis
         if who and status != "pending":
             w = per_who.setdefault(who, {})
             w[status] = w.get(status, 0) + n
+    # Per done image, one indexed probe for an annotation of the domain (not a domain-wide list).
+    of_domain = (select(Annotation.id).join(OntologyClass, OntologyClass.id == Annotation.class_id)
+                 .where(Annotation.image_id == ImageReview.image_id, OntologyClass.domain_id == domain_id)
+                 .exists())
+    done = dict(session.execute(
+        select(ImageReview.changed_by, func.count()).where(ImageReview.done.is_(True), of_domain)
+        .group_by(ImageReview.changed_by)).all())
+    for who in done:
+        per_who.setdefault(who, {})
     classes = sorted((ClassProgress(c, d) for c, d in per_class.items()), key=lambda p: (-p.counts.get("pending", 0), p.class_id))
-    reviewers = sorted((ReviewerProgress(w, d) for w, d in per_who.items()), key=lambda p: (-p.total, p.who))
+    reviewers = sorted((ReviewerProgress(w, d, done.get(w, 0)) for w, d in per_who.items()),
+                       key=lambda p: (-p.total, -p.images_done, p.who))
     return classes, reviewers
 
 

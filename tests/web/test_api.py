@@ -126,7 +126,7 @@ def test_queue_page_and_progress(client, store):
         rows = s.execute(select(m.Annotation.class_id, m.Annotation.status)).all()
     for cid, counts in by_class.items():
         assert counts == {st: sum(1 for c, x in rows if c == cid and x == st) for st in counts}
-    assert prog["reviewers"] == [{"who": "ivan", "counts": {"accepted": 1}}]
+    assert prog["reviewers"] == [{"who": "ivan", "counts": {"accepted": 1}, "images_done": 0}]
     assert 'data-who="ivan"' in page.text
 
 
@@ -306,6 +306,34 @@ def test_reviewers_undo_only_their_own(live, client, store):
     assert _ann(store, a).status == "accepted"
 
 
+def test_mark_image_done_leaves_the_queue(client, store):
+    img = store.images[5]
+    assert img in [i["id"] for i in client.get("/api/queue").json()["images"]]
+    r = client.act(f"/api/images/{img}/done", {})
+    assert r.status_code == 200 and r.json() == {"image_id": img, "done": True, "changed": True, "pending": 3}
+    assert client.get(f"/api/images/{img}").json()["done"] is True
+    assert img not in [i["id"] for i in client.get("/api/queue").json()["images"]]
+    assert [i["id"] for i in client.get("/api/queue", params={"done": "done"}).json()["images"]] == [img]
+    assert img in [i["id"] for i in client.get("/api/queue", params={"done": "all"}).json()["images"]]
+    assert client.get("/api/queue", params={"done": "maybe"}).status_code == 400
+    assert client.act(f"/api/images/{img}/done", {}).json()["changed"] is False  # already done: nothing recorded
+    prog = client.get("/api/progress").json()["reviewers"]
+    assert prog == [{"who": "ivan", "counts": {}, "images_done": 1}]
+    with Session(store.engine) as s:
+        from corpus import review as rv
+        assert rv.done_image_ids(s) == {img}
+    evs = _events(store)
+    assert [(e.action, e.image_id, e.who, e.origin) for e in evs] == [("done", img, "ivan", "web")]
+    # undo takes it back; so does done: false
+    assert client.act("/api/undo").json()["image_id"] == img
+    assert client.get(f"/api/images/{img}").json()["done"] is False
+    client.act(f"/api/images/{img}/done", {"done": True})
+    client.act(f"/api/images/{img}/done", {"done": False})
+    assert [e.action for e in _events(store)] == ["done", "undone", "done", "undone"]
+    assert client.act("/api/images/999999/done", {}).status_code == 404
+    assert client.act(f"/api/images/{img}/done", {"done": "perhaps"}).status_code == 422
+
+
 # -- cross-site requests ------------------------------------------------------------------------
 
 def test_every_write_needs_the_csrf_token_and_our_origin(client, store):
@@ -315,7 +343,7 @@ def test_every_write_needs_the_csrf_token_and_our_origin(client, store):
               (f"/api/annotations/{a}/relabel", {"version": 1, "class_id": store.classes["ball"]}),
               (f"/api/annotations/{a}/edit", {"version": 1, "bbox": [1, 1, 2, 2]}),
               (f"/api/images/{img}/annotations", {"class_id": store.classes["ball"], "bbox": [1, 1, 2, 2]}),
-              ("/api/undo", {})]
+              (f"/api/images/{img}/done", {}), ("/api/undo", {})]
     for path, body in writes:
         assert client.post(path, json=body).status_code == 403, path
         assert client.act(path, body, headers={"X-CSRF-Token": "x" + client.csrf}).status_code == 403, path

@@ -9,6 +9,7 @@
   const img = boot.state.image;
   const nav = boot.nav;
   let items = boot.state.instances;
+  let imageDone = boot.state.done;
   let sel = null; // selected instance id
   let mode = "view"; // view | edit | polygon | box
   let draft = null; // edit: polygons; polygon: [[x, y], ...]; box: {x0, y0, x1, y1}
@@ -194,7 +195,7 @@
 
   async function reload() {
     const data = await call("GET", `/api/images/${img.id}`);
-    if (data) { items = data.instances; render(); }
+    if (data) { items = data.instances; imageDone = data.done; showDone(); render(); }
   }
 
   async function undo() {
@@ -204,16 +205,24 @@
       location.href = `/image/${out.image_id}`;
       return;
     }
-    sel = out.annotation_id;
+    if (out.annotation_id) sel = out.annotation_id;
     await reload();
     say(T.undone, "ok");
   }
 
+  function showDone() {
+    document.getElementById("done").hidden = imageDone;
+    document.getElementById("not-done").hidden = !imageDone;
+  }
+
+  // D marks the image done and moves on; on a done image it reopens it.
   async function done() {
-    const out = await call("POST", `/api/images/${img.id}/done`, {});
+    const out = await call("POST", `/api/images/${img.id}/done`, { done: !imageDone });
     if (!out) return;
-    say(T.done, "ok");
-    if (nav.next) location.href = nav.next;
+    imageDone = out.done;
+    showDone();
+    say(imageDone ? T.done + (out.pending ? ` (${T.pending_left} ${out.pending})` : "") : T.not_done, "ok");
+    if (imageDone && nav.next && !out.pending) setTimeout(() => { location.href = nav.next; }, 400);
   }
 
   // -- the class picker -----------------------------------------------------------------------
@@ -368,6 +377,7 @@
   document.getElementById("draw-box").addEventListener("click", () => setMode("box"));
   document.getElementById("undo").addEventListener("click", undo);
   document.getElementById("done").addEventListener("click", done);
+  document.getElementById("not-done").addEventListener("click", done);
   showRejected.addEventListener("change", render);
 
   document.addEventListener("keydown", (e) => {
@@ -398,6 +408,7 @@
   });
 
   window.addEventListener("resize", renderCanvas);
+  showDone();
   sel = (items.find((it) => it.status === "pending") || items[0] || {}).id || null;
   render();
   document.body.dataset.ready = "1"; // for the browser tests: the page is wired up
