@@ -236,6 +236,8 @@ class AnnotatedImage(Base):
 
 class Proposal(Base):
     __tablename__ = "proposals"
+    # The review queue walks proposals in score order (corpus/web/queue.py).
+    __table_args__ = (Index("ix_proposals_score", "score", "id"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     image_id: Mapped[int] = mapped_column(ForeignKey("images.id", ondelete="CASCADE"), index=True)
     class_id: Mapped[Optional[int]] = mapped_column(ForeignKey("ontology_classes.id", ondelete="SET NULL"), nullable=True)
@@ -263,6 +265,8 @@ class Annotation(Base):
         CheckConstraint(_in("origin", ANNOTATION_ORIGINS), name="origin"),
         CheckConstraint(_in("status", REVIEW_STATUSES), name="status"),
         Index("ix_annotations_status", "status"),
+        # Progress per class and reviewer, counted from the index alone (corpus/web/queue.py).
+        Index("ix_annotations_progress", "class_id", "status", "reviewed_by"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     image_id: Mapped[int] = mapped_column(ForeignKey("images.id", ondelete="CASCADE"), index=True)
@@ -315,6 +319,7 @@ class ReviewEvent(Base):
     __table_args__ = (
         CheckConstraint(_in("action", REVIEW_ACTIONS + IMAGE_REVIEW_ACTIONS), name="action"),
         CheckConstraint("annotation_id IS NOT NULL OR image_id IS NOT NULL", name="subject"),
+        Index("ix_review_events_who", "who", "id"),  # a reviewer's latest decisions (undo)
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     annotation_id: Mapped[Optional[int]] = mapped_column(ForeignKey("annotations.id"), index=True, nullable=True)

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import urlencode
 
+import numpy as np
 from fastapi import Body, FastAPI, Form, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -38,6 +39,7 @@ from corpus.coco import masks
 from corpus.store.db import session_scope
 from corpus.store.models import REVIEW_STATUSES, Annotation, Image, OntologyClass, Proposal
 from corpus.web import i18n
+from corpus.web.draw import rle_outline
 from corpus.web.i18n import N_
 from corpus.web.names import class_names, search_classes
 from corpus.web.queue import DONE_CHOICES, QueueFilter, model_names, neighbours, progress, review_queue
@@ -483,17 +485,13 @@ def _instance(ann: Annotation, img: Image, cn, prop: Proposal | None) -> dict:
     if masks.is_polygons(seg):
         shape, polygons = "polygon", seg
     elif masks.is_rle(seg):
-        shape = "mask"
-        try:
-            polygons = masks.to_polygons(seg, int(seg["size"][0]), int(seg["size"][1]))
-        except (ValueError, TypeError, KeyError):
-            polygons = []
+        shape, polygons = "mask", rle_outline(seg)
     return {
         "id": ann.id, "version": ann.version, "status": ann.status, "class_id": ann.class_id,
         "name": cn.name if cn else str(ann.class_id), "fallback": bool(cn and cn.fallback),
         "english": cn.english if cn else "", "synset": cn.synset if cn else "",
         "bbox": [ann.bbox_x, ann.bbox_y, ann.bbox_w, ann.bbox_h], "shape": shape,
-        "polygons": [[round(float(v), 2) for v in p] for p in polygons],
+        "polygons": [np.round(np.asarray(p, dtype=np.float64), 2).tolist() for p in polygons],
         "score": None if prop is None else round(float(prop.score), 4),
         "model": None if prop is None else prop.model_name, "origin": ann.origin,
         "reviewed_by": ann.reviewed_by,

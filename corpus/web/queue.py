@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from corpus.store.models import REVIEW_STATUSES, AnnotatedImage, Annotation, ImageReview, OntologyClass, Proposal
 
 BATCH = 2000  # rows per step of the index walk
+DENSE = 20_000  # fewer matching annotations than this: sorting them beats walking proposals
 DONE_CHOICES = ("todo", "done", "all")  # images not yet done (the work left), done ones, both
 
 
@@ -46,7 +47,9 @@ class QueueImage:
     class_ids: list[int] = field(default_factory=list)  # classes of its matching annotations
 
 
-def _scored(domain_id: int, f: QueueFilter):
+def _sorted_rows(domain_id: int, f: QueueFilter):
+    """Matching annotations with their proposal's score, in score order (the planner reads them
+    through the status or class index and sorts them: right when few match)."""
     q = (select(Annotation.image_id, Proposal.score, Proposal.id)
          .join(Annotation, Annotation.proposal_id == Proposal.id)
          .join(OntologyClass, OntologyClass.id == Annotation.class_id)
@@ -56,6 +59,30 @@ def _scored(domain_id: int, f: QueueFilter):
     if f.model:
         q = q.where(Proposal.model_name == f.model)
     return q.order_by(Proposal.score, Proposal.id)
+
+
+def _walk_proposals(f: QueueFilter):
+    """Proposals in score order: one table, read along ``ix_proposals_score``."""
+    q = select(Proposal.id, Proposal.image_id, Proposal.score)
+    if f.model:
+        q = q.where(Proposal.model_name == f.model)
+    return q.order_by(Proposal.score, Proposal.id)
+
+
+def _matching(session: Session, proposal_ids: list[int], class_ids: list[int], f: QueueFilter) -> set[int]:
+    """Of these proposals, those whose annotation matches the filter (probes of a unique index)."""
+    return set(session.scalars(select(Annotation.proposal_id).where(
+        Annotation.proposal_id.in_(proposal_ids), Annotation.status.in_(f.statuses),
+        Annotation.class_id.in_(class_ids))))
+
+
+def _dense(session: Session, f: QueueFilter) -> bool:
+    """Whether so many annotations have the wanted statuses that walking proposals in score
+    order finds a page quickly (a count through the status index, stopped at DENSE, decides)."""
+    if f.class_id is not None:
+        return False
+    probe = select(Annotation.id).where(Annotation.status.in_(f.statuses)).limit(DENSE).subquery()
+    return session.scalar(select(func.count()).select_from(probe)) >= DENSE
 
 
 def _unscored(domain_id: int, f: QueueFilter):
@@ -84,21 +111,41 @@ def queue_image_ids(session: Session, domain_id: int, f: QueueFilter = QueueFilt
             ImageReview.image_id.in_(ids), ImageReview.done.is_(True))))
         return ids - done if f.done == "todo" else ids & done
 
-    last: tuple[float, int] | None = None
-    while len(seen) < want:
-        q = _scored(domain_id, f)
-        if last is not None:
-            q = q.where(tuple_(Proposal.score, Proposal.id) > tuple_(*last))
-        rows = session.execute(q.limit(BATCH)).all()
+    def take(rows) -> None:
         ok = allowed(rows)
-        for image_id, score, pid in rows:
+        for image_id, score in rows:
             if image_id not in seen and image_id in ok:
                 seen[image_id] = score
                 if len(seen) >= want:
-                    break
-        if len(rows) < BATCH:
-            break
-        last = (rows[-1].score, rows[-1].id)
+                    return
+
+    last: tuple[float, int] | None = None
+    batch = max(64, 2 * want)
+    if _dense(session, f):
+        # Most annotations match: walk proposals in score order and keep those whose annotation
+        # matches, until the page is full. Its cost follows the page, not the store.
+        class_ids = list(session.scalars(select(OntologyClass.id).where(OntologyClass.domain_id == domain_id)))
+        while len(seen) < want:
+            q = _walk_proposals(f)
+            if last is not None:
+                q = q.where(tuple_(Proposal.score, Proposal.id) > tuple_(*last))
+            props = session.execute(q.limit(batch)).all()
+            if not props:
+                break
+            match = _matching(session, [p.id for p in props], class_ids, f)
+            take([(p.image_id, p.score) for p in props if p.id in match])
+            last = (props[-1].score, props[-1].id)
+            batch = min(2 * batch, BATCH)  # sparser than hoped: bigger steps
+    else:
+        while len(seen) < want:
+            q = _sorted_rows(domain_id, f)
+            if last is not None:
+                q = q.where(tuple_(Proposal.score, Proposal.id) > tuple_(*last))
+            rows = session.execute(q.limit(BATCH)).all()
+            take([(r.image_id, r.score) for r in rows])
+            if len(rows) < BATCH:
+                break
+            last = (rows[-1].score, rows[-1].id)
     if len(seen) < want and not f.model:
         last_a: tuple[int, int] | None = None
         while len(seen) < want:
@@ -106,12 +153,7 @@ def queue_image_ids(session: Session, domain_id: int, f: QueueFilter = QueueFilt
             if last_a is not None:
                 q = q.where(tuple_(Annotation.image_id, Annotation.id) > tuple_(*last_a))
             rows = session.execute(q.limit(BATCH)).all()
-            ok = allowed(rows)
-            for image_id, _ in rows:
-                if image_id not in seen and image_id in ok:
-                    seen[image_id] = None
-                    if len(seen) >= want:
-                        break
+            take([(r.image_id, None) for r in rows])
             if len(rows) < BATCH:
                 break
             last_a = (rows[-1].image_id, rows[-1].id)

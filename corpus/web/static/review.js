@@ -255,6 +255,7 @@
     found = data.classes || [];
     active = 0;
     drawPicker();
+    pickerList.dataset.q = pickerQ.value; // which search the list shows
   }
 
   function drawPicker() {
