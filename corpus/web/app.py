@@ -210,10 +210,8 @@ def create_app(engine: Engine, data_dir: Path | str, *, domain: str | None = Non
             return fn(s)
 
     def queue_filter(status: str | None, class_id: int | None, model: str | None, done: str = "todo") -> QueueFilter:
-        tokens = [t.strip() for t in (status or "pending").split(",") if t.strip()]
-        statuses = REVIEW_STATUSES if tokens == ["all"] else tuple(tokens)
         try:
-            return QueueFilter(tuple(statuses), class_id, model or None, done)
+            return QueueFilter(rv.parse_review_statuses(status or "pending"), class_id, model or None, done)
         except ValueError as exc:
             raise Problem(400, str(exc)) from None
 
