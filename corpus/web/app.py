@@ -13,6 +13,7 @@ id only, from files under the data folder.
 from __future__ import annotations
 
 import hmac
+import json
 import mimetypes
 import secrets
 import unicodedata
@@ -49,6 +50,7 @@ ORIGIN = "web"
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 MAX_NAME = 64
 PAGE = 50
+MAX_BODY = 1024 * 1024  # bytes of one request body
 
 # Strings the browser shows, translated per reviewer and handed to app.js.
 JS_STRINGS = {
@@ -115,6 +117,46 @@ class Add(_Body):
     note: str = Field("", max_length=2000)
 
 
+class BodyLimit:
+    """Refuses request bodies over ``limit`` bytes (413) before they are read into memory: a
+    drawn shape is a few kilobytes, so anything near a megabyte is a mistake or an attack."""
+
+    def __init__(self, app, limit: int) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
+            return await self._refuse(send)
+        seen = 0
+
+        async def limited():
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise _TooLarge()
+            return message
+
+        try:
+            await self.app(scope, limited, send)
+        except _TooLarge:
+            await self._refuse(send)
+
+    async def _refuse(self, send) -> None:
+        body = json.dumps({"error": f"request body over {self.limit // 1024} KiB; nothing was changed"}).encode()
+        await send({"type": "http.response.start", "status": 413,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
+
+
+class _TooLarge(Exception):
+    pass
+
+
 @dataclass
 class Config:
     engine: Engine
@@ -153,6 +195,7 @@ def create_app(engine: Engine, data_dir: Path | str, *, domain: str | None = Non
     app.add_middleware(SessionMiddleware, secret_key=secret or secrets.token_urlsafe(32),
                        session_cookie="corpus_review", same_site="strict", max_age=12 * 3600)
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts or [*LOOPBACK, "[::1]"])
+    app.add_middleware(BodyLimit, limit=MAX_BODY)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]),
                       extensions=["jinja2.ext.i18n"])
@@ -184,7 +227,7 @@ def create_app(engine: Engine, data_dir: Path | str, *, domain: str | None = Non
         if origin is not None and origin != f"{request.url.scheme}://{request.headers.get('host', '')}":
             raise Problem(403, f"cross-site request refused (Origin {origin})")
         tok = request.session.get("csrf")
-        if not tok or not sent or not hmac.compare_digest(tok, sent):
+        if not tok or not sent or not hmac.compare_digest(tok.encode(), sent.encode()):
             raise Problem(403, "missing or wrong CSRF token; reload the page")
 
     def write_guard(request: Request) -> str:

@@ -355,6 +355,26 @@ def test_every_write_needs_the_csrf_token_and_our_origin(client, store):
     assert ok.status_code == 200
 
 
+def test_oversized_bodies_and_odd_tokens_are_refused(client, store):
+    a = store.anns["4:player"]
+    huge = {"version": 1, "segmentation": [[float(i % 50) for i in range(300_000)]]}
+    r = client.act(f"/api/annotations/{a}/edit", huge)
+    assert r.status_code == 413 and "nothing was changed" in r.json()["error"]
+
+    def chunks():  # no Content-Length: counted while read
+        yield b'{"version": 1, "segmentation": [['
+        for _ in range(200):
+            yield b"1.0, " * 2000
+        yield b"1.0]]}"
+
+    r = client.post(f"/api/annotations/{a}/edit", content=chunks(),
+                    headers={"X-CSRF-Token": client.csrf, "Content-Type": "application/json"})
+    assert r.status_code in (400, 413)
+    r = client.act(f"/api/annotations/{a}/accept", {"version": 1}, headers={"X-CSRF-Token": "жаба".encode()})
+    assert r.status_code == 403
+    assert _events(store) == [] and _ann(store, a).version == 1
+
+
 # -- image files --------------------------------------------------------------------------------
 
 def test_images_are_served_by_store_id_only(client, store, tmp_path):

@@ -14,7 +14,9 @@ import re
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
+from pycocotools import mask as mask_utils
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -99,9 +101,46 @@ def _log(store) -> list[tuple]:
                 s.scalars(select(m.ReviewEvent).order_by(m.ReviewEvent.id))]
 
 
+S = 8  # image 5 is redrawn 8x larger than the builder's, for readable pages and screenshots
+
+
 def _first_in_queue(store) -> int:
-    """Make image 5 (all three instances pending) the most doubtful one."""
+    """Image 5 (all three instances pending) becomes a 640x480 drawing of a tennis player with a
+    ball and a racket, instances scaled to match, and the most doubtful image of the queue."""
+    from PIL import Image as PILImage, ImageDraw
+
+    from tests.coco.builder import poly
+
+    w, h = 80 * S, 60 * S
+    pic = PILImage.new("RGB", (w, h), (58, 120, 168))
+    d = ImageDraw.Draw(pic)
+    d.rectangle([0, 0, w, 110], fill=(196, 214, 228))
+    for y in (110, 470):
+        d.line([0, y, w, y], fill="white", width=4)
+    d.line([w // 2, 110, w // 2, h], fill="white", width=3)
+    d.ellipse([110, 50, 190, 130], fill=(224, 172, 140))  # head
+    d.rounded_rectangle([85, 130, 225, 270], 30, fill=(236, 236, 236))  # shirt
+    d.rectangle([100, 270, 140, 355], fill=(40, 40, 60))
+    d.rectangle([165, 270, 205, 355], fill=(40, 40, 60))  # legs
+    d.ellipse([405, 85, 475, 155], fill=(214, 232, 60))  # ball
+    d.ellipse([345, 245, 455, 320], outline=(30, 30, 30), width=8)  # racket head
+    d.line([350, 320, 330, 355], fill=(120, 60, 30), width=12)  # handle
     with Session(store.engine) as s:
+        img = s.get(m.Image, store.images[5])
+        pic.save(store.data_dir / img.local_path, quality=88)
+        img.width, img.height = w, h
+        for key, box in (("player", (5, 5, 30, 40)), ("ball", (50, 10, 10, 10)), ("racket", (40, 30, 20, 15))):
+            x, y, bw, bh = (v * S for v in box)
+            values = {"bbox_x": x, "bbox_y": y, "bbox_w": bw, "bbox_h": bh, "area": float(bw * bh)}
+            if key == "player":
+                values["segmentation"] = poly(x, y, bw, bh)
+            elif key == "ball":
+                mask = np.zeros((h, w), dtype=np.uint8, order="F")
+                yy, xx = np.ogrid[:h, :w]
+                mask[(xx - 440) ** 2 + (yy - 120) ** 2 <= 35 ** 2] = 1
+                values["segmentation"] = {"size": [h, w], "counts": mask_utils.encode(mask)["counts"].decode()}
+            # a plain UPDATE: the annotations stay at version 1, as proposed
+            s.execute(update(m.Annotation).where(m.Annotation.id == store.anns[f"5:{key}"]).values(**values))
         pid = s.get(m.Annotation, store.anns["5:player"]).proposal_id
         s.execute(update(m.Proposal).where(m.Proposal.id == pid).values(score=0.1))
         s.commit()
@@ -124,6 +163,7 @@ def test_a_review_session_in_bulgarian(live, store, page, tmp_path):
     names = page.locator("#instances .name").all_inner_texts()
     assert "тенисист" in names and "tennis racket (en)" in names  # the fallback is marked
     assert page.locator("#instances li.selected").get_attribute("data-id") == str(player)
+    shot(page, "review-image", tmp_path)
 
     # accept (A) the player, reject (X) the ball: the selection moves to the next pending one
     assert press(page, "a", f"/api/annotations/{player}/accept")["status"] == "accepted"
@@ -137,25 +177,24 @@ def test_a_review_session_in_bulgarian(live, store, page, tmp_path):
     out = pick(page, "топка", f"/api/annotations/{racket}/relabel")
     assert out["class_id"] == store.classes["ball"] and out["name"] == "тенис топка"
 
-    # edit (E) the player's polygon: drag the vertex at (35, 5) to (38, 8), Enter saves
+    # edit (E) the player's polygon: drag the vertex at (280, 40) to (304, 64), Enter saves
     page.locator(f"#instances li[data-id='{player}']").click()
     page.keyboard.press("e")
     page.wait_for_selector("#canvas circle.handle")
-    drag(page, (35, 5), (38, 8))
+    drag(page, (280, 40), (304, 64))
     with page.expect_response(lambda r: f"/api/annotations/{player}/edit" in r.url):
         page.keyboard.press("Enter")
 
     # draw a polygon (P): three clicks, Enter, then its class in the picker
     page.keyboard.press("p")
-    for x, y in ((60, 40), (75, 40), (75, 55)):
+    for x, y in ((480, 320), (600, 320), (600, 440)):
         click_at(page, x, y)
     page.keyboard.press("Enter")
     added = pick(page, "тенисист", f"/api/images/{img}/annotations")
     # draw a box (B), class searched in English
     page.keyboard.press("b")
-    drag(page, (2, 48), (12, 58))
+    drag(page, (16, 384), (96, 464))
     boxed = pick(page, "ball", f"/api/images/{img}/annotations")
-    shot(page, "review-image", tmp_path)
 
     # undo (U) takes the box back
     assert press(page, "u", "/api/undo")["annotation_id"] == boxed["id"]
@@ -165,17 +204,17 @@ def test_a_review_session_in_bulgarian(live, store, page, tmp_path):
         p = s.get(m.Annotation, player)
         assert p.status == "edited" and p.version == 3
         seg = p.segmentation[0]
-        assert seg[0:2] == [5, 5] and seg[4:] == [35, 45, 5, 45]
-        assert seg[2] == pytest.approx(38, abs=0.3) and seg[3] == pytest.approx(8, abs=0.3)
+        assert seg[0:2] == [40, 40] and seg[4:] == [280, 360, 40, 360]
+        assert seg[2] == pytest.approx(304, abs=1.5) and seg[3] == pytest.approx(64, abs=1.5)
         assert s.get(m.Annotation, ball).status == "rejected"
         r = s.get(m.Annotation, racket)
         assert (r.status, r.class_id) == ("edited", store.classes["ball"])
         a = s.get(m.Annotation, added["id"])
         assert (a.status, a.class_id, a.origin) == ("accepted", store.classes["player"], "manual")
-        assert a.segmentation[0] == pytest.approx([60, 40, 75, 40, 75, 55], abs=0.3)
+        assert a.segmentation[0] == pytest.approx([480, 320, 600, 320, 600, 440], abs=1.5)
         b = s.get(m.Annotation, boxed["id"])
         assert b.status == "rejected" and b.segmentation is None
-        assert [b.bbox_x, b.bbox_y, b.bbox_w, b.bbox_h] == pytest.approx([2, 48, 10, 10], abs=0.3)
+        assert [b.bbox_x, b.bbox_y, b.bbox_w, b.bbox_h] == pytest.approx([16, 384, 80, 80], abs=1.5)
 
     # mark done (D): the image leaves the queue and the next one opens
     next_url = page.get_attribute("#next", "href")
