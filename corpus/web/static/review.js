@@ -76,7 +76,7 @@
       const [x, y, w, h] = it.bbox;
       el("rect", { x, y, width: w, height: h, stroke: c, class: "box" }, g);
       const label = el("text", { x: x + 2 / scale(), y: y + 12 / scale(), class: "label", "font-size": 12 / scale() }, g);
-      label.textContent = it.name;
+      label.textContent = it.name + (it.fallback ? " (en)" : "");
       g.addEventListener("pointerdown", (e) => {
         if (mode === "view") { select(it.id); e.stopPropagation(); }
       });
