@@ -8,7 +8,7 @@ from typing import List, Optional
 import typer
 from rich.table import Table
 
-from corpus.commands.common import console, fail, state
+from corpus.commands.common import console, fail, handled, state
 
 review_app = typer.Typer(
     help="Decide on annotations from the command line (the same decisions COCO Annotator imports record). "
@@ -292,16 +292,13 @@ def serve_cmd(
 
     Example: corpus review serve --domain sport --lang bg   (then open http://127.0.0.1:8765/)
     """
-    from corpus.store.queries import UnknownDomain
-
     try:
-        from corpus.web.server import ServeError, build, serve
+        from corpus.web.server import build, serve
     except ImportError as exc:
         raise fail(f"the web app needs the 'web' extra ({exc.name} is missing): pip install 'mic-corpus[web]'")
-    try:
-        app = build(state.engine(), state.settings.data_dir, domain=domain, lang=lang, host=host, token=token)
-    except (ServeError, UnknownDomain) as exc:
-        raise fail(str(exc))
+    with handled({"token": "--token (or CORPUS_REVIEW_TOKEN)", "domain": "--domain"}):
+        c = state.corpus()
+        app = build(c.engine, c.data_dir, domain=domain, lang=lang, host=host, token=token)
     shown = f"[{host}]" if ":" in host else host
     console.print(f"Review app for domain {app.state.cfg.domain_name!r} on http://{shown}:{port}/ (Ctrl+C stops it)")
     serve(app, host, port)

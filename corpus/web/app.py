@@ -37,6 +37,7 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from corpus import review as rv
 from corpus.coco import masks
+from corpus.storage import StorageError, _check_rel, as_data_dir, open_storage
 from corpus.store.db import session_scope
 from corpus.store.models import REVIEW_STATUSES, Annotation, Image, OntologyClass, Proposal
 from corpus.web import i18n
@@ -160,7 +161,7 @@ class _TooLarge(Exception):
 @dataclass
 class Config:
     engine: Engine
-    data_dir: Path
+    data_dir: Path | str  # a folder, or an fsspec URL (corpus.storage)
     domain_id: int
     domain_name: str
     lang: str
@@ -187,7 +188,7 @@ def create_app(engine: Engine, data_dir: Path | str, *, domain: str | None = Non
 
     with Session(engine) as s:
         dom = resolve_domain(s, domain)
-        cfg = Config(engine, Path(data_dir).resolve(), dom.id, dom.name, lang, token or None)
+        cfg = Config(engine, as_data_dir(data_dir), dom.id, dom.name, lang, token or None)
     factory = sessionmaker(engine, expire_on_commit=False)
 
     app = FastAPI(title="MIC Corpus review", docs_url=None, redoc_url=None, openapi_url=None)
@@ -393,14 +394,22 @@ def create_app(engine: Engine, data_dir: Path | str, *, domain: str | None = Non
         img = read(lambda s: s.get(Image, image_id))
         if img is None or not img.local_path:
             raise Problem(404, f"image {image_id} has no file")
-        path = (cfg.data_dir / img.local_path).resolve()
-        if not path.is_relative_to(cfg.data_dir) or not path.is_file():
-            raise Problem(404, f"image {image_id} has no file in the data folder")
-        media = img.mime if img.mime and img.mime.startswith("image/") else mimetypes.guess_type(path.name)[0]
+        media = img.mime if img.mime and img.mime.startswith("image/") else mimetypes.guess_type(img.local_path)[0]
         if not media or not media.startswith("image/"):
             raise Problem(404, f"image {image_id} is not an image file")
-        return FileResponse(path, media_type=media, headers={"Cache-Control": "private, max-age=3600",
-                                                              "X-Content-Type-Options": "nosniff"})
+        headers = {"Cache-Control": "private, max-age=3600", "X-Content-Type-Options": "nosniff"}
+        storage = open_storage(cfg.data_dir)
+        try:
+            rel = _check_rel(img.local_path)  # a path inside the data folder, or refused
+            if storage.is_local:
+                root = Path(cfg.data_dir).resolve()
+                path = (root / rel).resolve()  # a symbolic link out of the folder is refused too
+                if not path.is_relative_to(root) or not path.is_file():
+                    raise StorageError(f"{rel} is not a file in the data folder")
+                return FileResponse(path, media_type=media, headers=headers)
+            return Response(storage.read_bytes(rel), media_type=media, headers=headers)
+        except (StorageError, OSError):
+            raise Problem(404, f"image {image_id} has no file in the data folder") from None
 
     # -- JSON API: reads -------------------------------------------------------------------
 

@@ -7,8 +7,10 @@ from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
+from corpus.errors import UsageError
 
-class ServeError(ValueError):
+
+class ServeError(UsageError):
     """Settings the app refuses to start with."""
 
 
@@ -25,15 +27,16 @@ def check_settings(host: str, token: str | None, lang: str) -> None:
     import ontology
 
     if not is_loopback(host) and not token:
-        raise ServeError(f"listening on {host} lets other machines reach the app: set a token with --token or "
-                         "CORPUS_REVIEW_TOKEN, and give it to your reviewers (or keep the default --host 127.0.0.1)")
+        raise ServeError(f"listening on {host} lets other machines reach the app: give a token for reviewers to "
+                         "enter, or listen on 127.0.0.1 only", param="token")
     if token is not None and len(token) < 8:
-        raise ServeError("the token must be at least 8 characters long")
+        raise ServeError("the token must be at least 8 characters long", param="token")
     if lang not in ontology.LANGUAGES:
-        raise ServeError(f"unknown language {lang!r}; use one of {', '.join(ontology.LANGUAGES)}")
+        raise ServeError(f"unknown language {lang!r}; use one of {', '.join(ontology.LANGUAGES)}", param="lang")
 
 
 def build(engine: Engine, data_dir: Path, *, domain: str | None, lang: str, host: str, token: str | None):
+    """The app for ``corpus review serve``, after checking its settings."""
     from corpus.web.app import LOOPBACK, create_app
 
     check_settings(host, token, lang)
