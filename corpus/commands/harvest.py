@@ -69,8 +69,13 @@ def register(app: typer.Typer) -> None:
         near_dup_bits: int = typer.Option(8, "--near-dup-bits", min=0, max=32,
                                           help="pHash Hamming distance (of 64 bits) that counts as a near-duplicate."),
         per_page: int = typer.Option(50, "--per-page", min=1, max=500, help="Results asked per search request."),
+        download_deadline: float = typer.Option(
+            180.0, "--download-deadline", min=1.0, help="Seconds one download may take in all, however slowly the "
+            "server sends (the failure is recorded as 'deadline' and retried by a later run)."),
         dry_run: bool = typer.Option(False, "--dry-run", help="Show the planned queries; search and download nothing."),
     ) -> None:
+        from corpus.harvest.files import DataFolderError
+        from corpus.harvest.lock import HarvestLocked
         from corpus.harvest.run import HarvestOptions, harvest
         from corpus.licenses import LicensePolicy
         from corpus.sources import SOURCES, SourceError, make_source
@@ -98,7 +103,7 @@ def register(app: typer.Typer) -> None:
         options = HarvestOptions(
             domain=domain, classes=_split(classes), languages=_split(languages), per_class=per_class,
             per_page=per_page, license_policy=license_policy, min_size=min_size, near_dup_bits=near_dup_bits,
-            dry_run=dry_run,
+            download_deadline_s=download_deadline, dry_run=dry_run,
         )
         stop = threading.Event()
         previous = None
@@ -115,6 +120,8 @@ def register(app: typer.Typer) -> None:
                 report = harvest(state.engine(), settings, clients, options, progress=progress, stop=stop)
         except LookupError as exc:  # unknown domain or class
             raise fail(str(exc).strip("'\""))
+        except (HarvestLocked, DataFolderError) as exc:  # a second harvest; a folder we cannot write
+            raise fail(str(exc))
         except ValueError as exc:
             raise fail(str(exc))
         finally:
@@ -127,6 +134,12 @@ def register(app: typer.Typer) -> None:
             render_plan(report)
             return
         render_summary(report, policy.describe())
+        if report.error:
+            from rich.markup import escape
+
+            err_console.print(f"[bold red]harvest stopped:[/] {escape(report.error)}")
+            err_console.print("nothing was counted against the images: run the same command again once this is fixed")
+            raise typer.Exit(1)
         if report.status == "interrupted":
             err_console.print("[yellow]interrupted: run the same command again to continue[/]")
             raise typer.Exit(130)
@@ -235,6 +248,9 @@ def render_summary(report, policy: str) -> None:
         for reason, n in report.dropped.most_common():
             r.add_row(f"dropped by {reason}", str(n))
         console.print(r)
+    if report.stale_runs:
+        console.print(f"marked {len(report.stale_runs)} earlier run(s) that were killed as interrupted: "
+                      f"{', '.join(map(str, report.stale_runs))}")
     if report.cleaned.orphans or report.cleaned.temp_files:
         console.print(f"cleaned up from an earlier run: {report.cleaned.orphans} orphan file(s), "
                       f"{report.cleaned.temp_files} temporary file(s)")

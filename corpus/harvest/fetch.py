@@ -19,6 +19,9 @@ from corpus.harvest.verify import content_type_ok
 
 DEFAULT_MAX_BYTES = 40 * 1024 * 1024
 DEFAULT_TIMEOUT_S = 30.0
+# Total time one download attempt may take, however slowly the bytes keep coming (a server that
+# drips 200 bytes/s never trips the read timeout and would hold a worker for many minutes).
+DEFAULT_DEADLINE_S = 180.0
 MAX_REDIRECTS = 5
 RETRY_STATUSES = {429, 500, 502, 503, 504}
 # Hosts whose operators ask for a maximum number of concurrent file downloads per client,
@@ -57,6 +60,7 @@ class FetchConfig:
     retries: int = 2  # after the first attempt, for 429/5xx/timeouts
     backoff_s: float = 0.5  # first wait without Retry-After; doubles each time
     max_retry_after_s: float = 60.0
+    deadline_s: float = DEFAULT_DEADLINE_S  # total time per attempt, from the request's start
 
 
 def _retry_after(value: str | None, default: float) -> float:
@@ -114,7 +118,8 @@ class Fetcher:
             try:
                 return self._fetch_once(url)
             except FetchFailed as exc:
-                if exc.permanent or attempt >= self.config.retries or self.stop.is_set():
+                # A server that missed the deadline would only drip again: no retry in this run.
+                if exc.permanent or exc.reason == "deadline" or attempt >= self.config.retries or self.stop.is_set():
                     raise
                 wait = getattr(exc, "retry_after", None)
                 if wait is None:
@@ -134,7 +139,9 @@ class Fetcher:
         host = parsed.host
         sem = self.limiter.semaphore(host)
         if sem is not None:
-            sem.acquire()
+            while not sem.acquire(timeout=0.25):  # waiting for a slot must not outlast a stop
+                if self.stop.is_set():
+                    raise FetchFailed("interrupted", url, permanent=False)
         try:
             return self._get(url)
         finally:
@@ -143,8 +150,12 @@ class Fetcher:
 
     def _get(self, url: str) -> Fetched:
         cfg = self.config
+        started = time.monotonic()
+        deadline = started + cfg.deadline_s
         try:
-            with self.client.stream("GET", url) as resp:
+            # No single wait may outlast the deadline either.
+            timeout = httpx.Timeout(min(cfg.timeout_s, cfg.deadline_s))
+            with self.client.stream("GET", url, timeout=timeout) as resp:
                 if resp.status_code != 200:
                     code = resp.status_code
                     if code in RETRY_STATUSES:
@@ -163,13 +174,18 @@ class Fetcher:
                     raise FetchFailed("too_large", f"Content-Length {length} > {cfg.max_bytes}")
                 chunks: list[bytes] = []
                 size = 0
-                for chunk in resp.iter_raw(65536) if _identity(resp) else resp.iter_bytes(65536):
+                # Chunks as they arrive (a chunk size would make httpx buffer that much first,
+                # and a dripping server would then not be looked at, stop or deadline, for minutes).
+                for chunk in resp.iter_raw() if _identity(resp) else resp.iter_bytes():
                     size += len(chunk)
                     if size > cfg.max_bytes:
                         raise FetchFailed("too_large", f"more than {cfg.max_bytes} bytes")
                     chunks.append(chunk)
                     if self.stop.is_set():
                         raise FetchFailed("interrupted", url, permanent=False)
+                    if time.monotonic() > deadline:
+                        raise FetchFailed("deadline", f"gave up after {time.monotonic() - started:.0f} s (deadline "
+                                          f"{cfg.deadline_s:g} s), {size} bytes received", permanent=False)
                 data = b"".join(chunks)
                 if length is not None and length.isdigit() and len(data) < int(length):
                     raise FetchFailed("truncated", f"{len(data)} of {length} bytes", permanent=False)

@@ -13,7 +13,8 @@ from corpus.errors import StoreError
 
 
 class HarvestLocked(StoreError):
-    """Another harvest holds the data folder's lock."""
+    """Another harvest is running on the same data folder or the same store (the message says
+    which, for the user)."""
 
 
 class HarvestLock:
@@ -31,8 +32,13 @@ class HarvestLock:
 
         if self.remote:  # object storage: no clean-up runs there, so nothing to guard
             return self
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:  # read-only, a file where the folder should be, ...
+            from corpus.harvest.files import DataFolderError, describe_os_error
+
+            raise DataFolderError(describe_os_error(exc, self.path.parent)) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -15,7 +15,8 @@ Crash safety, by construction:
 
 * a file is complete under its final name before its row is committed; a row is never
   committed for a file that is not there. Files without rows (a kill between the two) and
-  temporary files are removed when the next harvest starts (under the harvest lock).
+  temporary files are removed when the next harvest of the same store starts (under the harvest
+  lock), and only those: the store's claim proves it wrote them (:mod:`corpus.harvest.files`).
 * a query's ``page_state`` advances only in the commit that also holds every row from that
   page, so a rerun resumes at the first page whose results are not all stored, and hits it
   already stored are recognised by (source, source_image_id) and not fetched again.
@@ -26,8 +27,11 @@ Crash safety, by construction:
 from __future__ import annotations
 
 import collections
+import datetime as dt
 import logging
+import os
 import queue
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -42,15 +46,16 @@ from corpus.config import Settings
 from corpus.errors import NotFoundError
 from corpus.harvest import files
 from corpus.harvest.dedup import DEFAULT_NEAR_DUP_BITS, PhashIndex, Sha1Index
-from corpus.harvest.fetch import DEFAULT_MAX_BYTES, FetchConfig, Fetcher, FetchFailed, HostLimiter
+from corpus.harvest.fetch import DEFAULT_DEADLINE_S, DEFAULT_MAX_BYTES, FetchConfig, Fetcher, FetchFailed, HostLimiter
 from corpus.harvest.hashing import phash_hex, sha1_hex
-from corpus.harvest.lock import HarvestLock
+from corpus.harvest.lock import HarvestLock, HarvestLocked
+from corpus.harvest.sanitize import UnusableHit, clean_hit
 from corpus.harvest.plan import DEFAULT_KINDS, DEFAULT_MAX_LEMMAS, ClassSpec, PlannedQuery, plan_queries, select_classes
 from corpus.harvest.verify import DEFAULT_MAX_PIXELS, DEFAULT_MIN_SIZE, Limits, Rejected, check
 from corpus.licenses import LicensePolicy, attribution_line
 from corpus.storage import as_data_dir
 from corpus.sources.base import Hit, Page, Source
-from corpus.store.models import Domain, HarvestQuery, HarvestRun, Image, ImageHit, Label, OntologyClass
+from corpus.store.models import Annotation, Domain, HarvestQuery, HarvestRun, Image, ImageHit, Label, OntologyClass, Proposal
 from corpus.store.models import Source as SourceRow
 from corpus.store.models import utcnow
 
@@ -82,6 +87,10 @@ class HarvestOptions:
     commit_interval_s: float = 1.0  # ... or this long, whichever comes first
     max_search_failures: int = 3  # consecutive failed searches before a source is given up
     backlog_per_worker: int = 8  # queued downloads per worker before the searcher waits
+    download_deadline_s: float = DEFAULT_DEADLINE_S  # total time one download attempt may take
+    heartbeat_s: float = 30.0  # how often a running harvest says it is alive (harvest_runs.heartbeat_at)
+    stale_after_s: float = 120.0  # a run silent this long (or whose process is gone) was killed
+    stop_grace_s: float = 2.0  # after a stop, how long downloads in flight may take to finish
 
 
 class ProgressSink:
@@ -134,6 +143,9 @@ class HarvestReport:
     query_errors: dict[str, str] = field(default_factory=dict)  # sources with some failed searches
     cleaned: files.CleanReport = field(default_factory=files.CleanReport)
     retried: int = 0
+    error: str | None = None  # why the run stopped early (a local write error), for the user
+    stale_runs: list[int] = field(default_factory=list)  # killed runs found and marked interrupted
+    shared_with: list[str] = field(default_factory=list)  # other stores writing into the data folder
     times: StageTimes = field(default_factory=StageTimes)
     wall_s: float = 0.0
 
@@ -158,6 +170,8 @@ class HarvestReport:
             "classes": {s: {"found": c.found, "kept": c.kept, "linked": c.linked} for s, c in self.classes.items()},
             "cleaned": {"temp_files": self.cleaned.temp_files, "orphans": self.cleaned.orphans},
             "retried": self.retried,
+            "error": self.error,
+            "stale_runs": list(self.stale_runs),
             "wall_s": round(self.wall_s, 3),
         }
 
@@ -266,6 +280,11 @@ class _Ref:
     row: Image | None = None
     classes: set = field(default_factory=set)
     idx: int = -1  # position in the writer's ref list (what the dedup indexes hold)
+    pixels: int = 0  # width x height of the stored file (which near-duplicate copy is best)
+    nbytes: int = 0
+    created: bool = False  # its file was created by this run (so this run may delete it)
+    superseded_by: "_Ref | None" = None  # a better copy replaced it (near-duplicates)
+    counted_in: "ClassReport | None" = None  # the class report that counts it as kept in this run
 
     def image_id(self) -> int | None:
         return self.id if self.id is not None else (self.row.id if self.row is not None else None)
@@ -296,7 +315,10 @@ class _Result:
     mime: str | None = None
     nbytes: int | None = None
     local_path: str | None = None
-    wrote: bool = False
+    wrote: bool = False  # the file is in place under local_path with these bytes
+    created: bool = False  # ... and this run created it (only then may the run delete it again)
+    claim: str | None = None  # the data folder's claim on it, dropped once the row is committed
+    local: bool = False  # a local write error (disk full, read-only): the folder's fault, not the image's
 
 
 @dataclass
@@ -374,10 +396,15 @@ class _Harvest:
         self.searchers_running = 0
         self.session: Session | None = None
         self.batch_refs: list[_Ref] = []
-        self.batch_deletes: list[str] = []
+        self.batch_deletes: list[str] = []  # files this run created and does not keep
+        self.batch_claims: list[str] = []  # claims to drop once the batch is committed
         self.batch_n = 0
         self.last_commit = time.monotonic()
         self.run_id: int | None = None
+        self.run_row: HarvestRun | None = None
+        self.last_beat = time.monotonic()
+        self.folder: files.DataFolder | None = None  # set under the lock, before any thread starts
+        self.released = False
 
     # -- set-up --------------------------------------------------------------------------------
 
@@ -421,10 +448,12 @@ class _Harvest:
             q.id = q.row.id
 
         # What the store already holds: every image (dedup spans domains and sources).
-        for img_id, src_id, sid, sha1, phash, status, path in session.execute(
-            select(Image.id, Image.source_id, Image.source_image_id, Image.sha1, Image.phash, Image.status, Image.local_path)
+        for img_id, src_id, sid, sha1, phash, status, path, w, h, nbytes in session.execute(
+            select(Image.id, Image.source_id, Image.source_image_id, Image.sha1, Image.phash, Image.status,
+                   Image.local_path, Image.width, Image.height, Image.bytes)
         ):
-            ref = _Ref(id_to_source.get(src_id, str(src_id)), status, sha1, path, id=img_id)
+            ref = _Ref(id_to_source.get(src_id, str(src_id)), status, sha1, path, id=img_id,
+                       pixels=(w or 0) * (h or 0), nbytes=nbytes or 0)
             self._index(ref, sid, phash)
         for img_id, src_id, sid in session.execute(
             select(ImageHit.image_id, HarvestQuery.source_id, ImageHit.source_image_id)
@@ -459,11 +488,10 @@ class _Harvest:
         self.by_key[(ref.source, source_image_id)] = ref
         if ref.sha1:
             self.sha1_index.add(ref.sha1, ref.idx)
-        if ref.status == "stored":
-            if ref.local_path:
-                self.stored_paths.add(ref.local_path)
-            if phash:
-                self.phash_index.add(phash, ref.idx)
+        if ref.local_path:
+            self.stored_paths.add(ref.local_path)  # every file a row of this store refers to
+        if ref.status == "stored" and phash:
+            self.phash_index.add(phash, ref.idx)
 
     # -- threads -------------------------------------------------------------------------------
 
@@ -477,7 +505,8 @@ class _Harvest:
             s = self.settings.sources.get(name)
             n = max(1, s.file_concurrency if s else 2)
             cfg = FetchConfig(self.settings.user_agent, timeout_s=s.timeout_s if s else 30.0, max_bytes=self.opt.max_bytes,
-                              retries=self.opt.download_retries, backoff_s=self.opt.retry_backoff_s)
+                              retries=self.opt.download_retries, backoff_s=self.opt.retry_backoff_s,
+                              deadline_s=self.opt.download_deadline_s)
             for i in range(n):
                 t = threading.Thread(target=self._worker, args=(name, cfg, limiter), name=f"dl-{name}-{i}", daemon=True)
                 self.threads.append(t)
@@ -529,23 +558,34 @@ class _Harvest:
             times.hash += t3 - t2
             rel = files.relative_path(sha1, checked.ext)
             # Skip writing what the writer will not keep (it re-checks; these reads are a hint).
-            wrote = False
-            if sha1 not in self.sha1_index and self.phash_index.nearest(phash, self.opt.near_dup_bits) is None:
-                files.write_atomic(self.data_dir, rel, checked.data, fsync=self.opt.fsync)
-                wrote = True
+            # A near-duplicate that may be the better copy is written: the writer decides.
+            placed = None
+            if sha1 not in self.sha1_index and self._may_keep(phash, checked.width * checked.height, len(checked.data)):
+                try:
+                    placed = self.folder.place(rel, checked.data, fsync=self.opt.fsync)
+                except OSError as exc:  # disk full, read-only: stop the run, blame no image
+                    return _Result(task, False, "local_io", files.describe_os_error(exc, self.data_dir), False, local=True)
             times.write += clock() - t3
             times.images += 1
             return _Result(task, True, sha1=sha1, phash=phash, width=checked.width, height=checked.height,
-                           mime=checked.mime, nbytes=len(checked.data), local_path=rel, wrote=wrote)
+                           mime=checked.mime, nbytes=len(checked.data), local_path=rel, wrote=placed is not None,
+                           created=placed is not None and placed.created, claim=placed.claim if placed else None)
         except FetchFailed as exc:
             return _Result(task, False, exc.reason, exc.detail, exc.permanent)
         except Rejected as exc:
             return _Result(task, False, exc.reason, exc.detail, True)
-        except OSError as exc:  # disk full, permissions: a transient failure, keep the hit
-            return _Result(task, False, "io_error", _describe_error(exc), False)
         except Exception as exc:  # a bug or an exotic file must not stop the harvest
             log.exception("unexpected error on %s", task.hit.file_url)
             return _Result(task, False, "error", _describe_error(exc), False)
+
+    def _may_keep(self, phash: str, pixels: int, nbytes: int) -> bool:
+        """A download thread's guess (the writer decides): not a near-duplicate of a copy at
+        least as good."""
+        near = self.phash_index.nearest(phash, self.opt.near_dup_bits)
+        if near is None:
+            return True
+        kept = _current(self.refs[near[0]])
+        return (pixels, nbytes) > (kept.pixels, kept.nbytes)
 
     def _searcher(self, source: str) -> None:
         src = self.sources[source]
@@ -619,6 +659,10 @@ class _Harvest:
             t0 = time.thread_time()
             if ev is not None:
                 self._handle(ev)
+            if self.run_row is not None and time.monotonic() - self.last_beat >= self.opt.heartbeat_s:
+                self.run_row.heartbeat_at = utcnow()  # committed with the next batch, within a second
+                self.last_beat = time.monotonic()
+                self.batch_n += 1
             if self.batch_n >= self.opt.commit_every or (
                 self.batch_n and time.monotonic() - self.last_commit >= self.opt.commit_interval_s
             ):
@@ -672,6 +716,15 @@ class _Harvest:
         for reason, n in (page.dropped or {}).items():
             self.report.dropped[f"{q.source}:{reason}"] += n
         for hit in page.hits:
+            try:
+                hit = clean_hit(hit)
+            except UnusableHit as exc:  # no row can hold it (an id over the column, ...): count, go on
+                crep.found += 1
+                ticket.n_hits += 1
+                reason = f"bad_hit:{exc.reason}"
+                crep.outcomes[reason] += 1
+                self.report.rejected[reason] += 1
+                continue
             key = (q.source, str(hit.source_image_id))
             ref = self.by_key.get(key)
             if ref is not None:
@@ -785,6 +838,8 @@ class _Harvest:
         self._add_hit(ref, q, hit, None, link=False)
         if crep is not None:
             _count(self.report, crep, status, reason)
+            if status == "stored":
+                ref.counted_in = crep
         return ref
 
     def _link_duplicate(self, row: Image, dup: _Ref) -> None:
@@ -803,9 +858,20 @@ class _Harvest:
             cls.inflight -= 1
             self.backlog[task.key[0]] -= 1
             self.cond.notify_all()
-        if task.retry is not None:
-            if not res.ok and res.reason == "interrupted":
-                return
+        if res.claim:
+            self.batch_claims.append(res.claim)
+        if res.local and self.report.error is None:
+            # The data folder cannot take files: every further download would fail the same way
+            # and no image is to blame. Stop; nothing is recorded against the image.
+            self.report.error = res.detail
+            self.progress.note(f"stopping: {res.detail}")
+            self.stop.set()
+        if res.local or (not res.ok and res.reason == "interrupted"):
+            # Nothing to record; the page must be fetched again by the next run.
+            for t in [task.ticket] + [x[2] for x in task.extra]:
+                if t is not None:
+                    t.full = False
+        elif task.retry is not None:
             self._on_retry_result(res)
         else:
             self._on_fresh_result(res)
@@ -819,41 +885,72 @@ class _Harvest:
             task.ticket.pending -= 1
             self._settle(task.query)
 
+    # -- duplicates: one decision for fresh and retried downloads --------------------------------
+
+    def _decide(self, res: _Result) -> tuple[str, _Ref | None]:
+        """What a downloaded image is, against everything this store holds or kept in this run:
+
+        * ``("duplicate", ref)``: the same bytes (sha1) as ``ref``;
+        * ``("near", ref)``: a near-duplicate (pHash) of ``ref``, which is at least as good;
+        * ``("better", ref)``: a near-duplicate of ``ref`` but a better copy: this one is kept
+          and ``ref`` becomes the near-duplicate (:meth:`_supersede`);
+        * ``("new", None)``.
+
+        Best copy: more pixels, then more bytes at the same size (less compressed). A copy that
+        already has proposals or annotations is never replaced: review work is not moved."""
+        same = self.sha1_index.get(res.sha1)
+        if same is not None:
+            return "duplicate", self.refs[same]
+        near = self.phash_index.nearest(res.phash, self.opt.near_dup_bits)
+        if near is None:
+            return "new", None
+        kept = _current(self.refs[near[0]])
+        if kept.status != "stored":  # superseded chain ended in a row no longer stored
+            return "new", None
+        better = ((res.width or 0) * (res.height or 0), res.nbytes or 0) > (kept.pixels, kept.nbytes)
+        if better and res.wrote and not self._has_review_work(kept):
+            return "better", kept
+        return "near", kept
+
+    def _has_review_work(self, ref: _Ref) -> bool:
+        if ref.id is None:
+            return False
+        s = self.session
+        return (s.scalar(select(Proposal.id).where(Proposal.image_id == ref.id).limit(1)) is not None
+                or s.scalar(select(Annotation.id).where(Annotation.image_id == ref.id).limit(1)) is not None)
+
+    def _drop_file(self, res: _Result) -> None:
+        """The writer does not keep this download's file: delete it if this run created it."""
+        if res.created and res.local_path not in self.stored_paths:
+            self.batch_deletes.append(res.local_path)
+
     def _on_fresh_result(self, res: _Result) -> None:
         task, q, hit = res.task, res.task.query, res.task.hit
         crep = self._class_report(q.class_id)
-        if not res.ok and res.reason == "interrupted":
-            # Nothing to record; the page must be fetched again by the next run.
-            for t in [task.ticket] + [x[2] for x in task.extra]:
-                t.full = False
-            task.extra.clear()
-            return
         if not res.ok:
             status = "rejected" if res.permanent else "failed"
             self._new_row(q, hit, status, res.reason[:64], crep, res)
             return
-        same = self.sha1_index.get(res.sha1)
-        if same is not None:
-            ref = self.refs[same]
-            self.by_key[task.key] = ref
-            self._add_hit(ref, q, hit, crep)
-            if res.wrote and res.local_path not in self.stored_paths:
-                self.batch_deletes.append(res.local_path)
-            return
-        near = self.phash_index.nearest(res.phash, self.opt.near_dup_bits)
-        if near is not None:
-            self._new_row(q, hit, "rejected", "near_duplicate", crep, res, duplicate_of=self.refs[near[0]])
-            if res.wrote and res.local_path not in self.stored_paths:
-                self.batch_deletes.append(res.local_path)
-            return
-        if not res.wrote:  # the worker's hint said duplicate but the writer disagrees: cannot happen
+        kind, other = self._decide(res)
+        if kind == "duplicate":
+            self.by_key[task.key] = other
+            self._add_hit(other, q, hit, crep)
+            self._drop_file(res)
+        elif kind == "near":
+            self._new_row(q, hit, "rejected", "near_duplicate", crep, res, duplicate_of=other)
+            self._drop_file(res)
+        elif not res.wrote:  # the worker's hint said duplicate but the writer disagrees: cannot happen
             self._new_row(q, hit, "failed", "not_written", crep, res)
-            return
-        ref = self._new_row(q, hit, "stored", None, crep, res)
-        self._note_stored(ref, res, q.class_id)
+        else:
+            ref = self._new_row(q, hit, "stored", None, crep, res)
+            self._note_stored(ref, res, q.class_id)
+            if kind == "better":
+                self._supersede(other, ref, crep)
 
     def _note_stored(self, ref: _Ref, res: _Result, class_id: int) -> None:
         self.stored_paths.add(res.local_path)
+        ref.pixels, ref.nbytes = (res.width or 0) * (res.height or 0), res.nbytes or 0
+        ref.created = res.created
         self.phash_index.add(res.phash, ref.idx)
         cls = self.classes[class_id]
         if class_id not in ref.classes:
@@ -862,6 +959,42 @@ class _Harvest:
             cls.kept += 1
             self.cond.notify_all()
         self.progress.kept(cls.spec.synset, cls.kept)
+
+    def _supersede(self, old: _Ref, new: _Ref, crep: ClassReport) -> None:
+        """``new`` is a better copy of the stored ``old``: ``new`` inherits ``old``'s queries
+        (so every class that had the picture still has it) and ``old`` becomes a near-duplicate
+        of ``new``. ``old``'s file is deleted when no one else can be using it: this run created
+        it, or no other store writes into the data folder (another store may hold the same file)."""
+        s = self.session
+        s.flush()
+        new_id = new.image_id()
+        old_row = old.row if old.row is not None else s.get(Image, old.image_id())
+        for h in s.scalars(select(ImageHit).where(ImageHit.image_id == old_row.id)).all():
+            if (id(new), h.query_id) not in self.hit_pairs:
+                self.hit_pairs.add((id(new), h.query_id))
+                s.add(ImageHit(image_id=new_id, query_id=h.query_id, source_image_id=h.source_image_id, rank=h.rank))
+        for cid in old.classes:
+            if cid in new.classes and cid in self.classes:  # counted twice: once is right
+                with self.cond:
+                    self.classes[cid].kept -= 1
+            new.classes.add(cid)  # a class that had the old copy has the new one
+        for row in s.scalars(select(Image).where(Image.duplicate_of_id == old_row.id)).all():
+            row.duplicate_of_id = new_id
+        old_row.status = old.status = "rejected"
+        old_row.reject_reason = "near_duplicate"
+        old_row.duplicate_of_id = new_id
+        old.superseded_by = new
+        if old.local_path and (old.created or not self.folder.may_be_shared):
+            self.stored_paths.discard(old.local_path)
+            self.batch_deletes.append(old.local_path)
+            old_row.local_path = old.local_path = None
+        if old.counted_in is not None:  # stored earlier in this run: it is not kept after all
+            old.counted_in.kept -= 1
+            crep = old.counted_in
+            old.counted_in = None
+        crep.outcomes["near_duplicate"] += 1
+        self.report.rejected["near_duplicate"] += 1
+        self.batch_n += 1
 
     def _on_retry_result(self, res: _Result) -> None:
         ref = res.task.retry
@@ -878,24 +1011,22 @@ class _Harvest:
             _count(self.report, crep, row.status, row.reject_reason)
             self.batch_n += 1
             return
-        row.width, row.height, row.mime, row.bytes = res.width, res.height, res.mime, res.nbytes
-        same = self.sha1_index.get(res.sha1)
-        near = None if same is not None else self.phash_index.nearest(res.phash, self.opt.near_dup_bits)
-        if same is not None or near is not None:
-            dup = self.refs[same if same is not None else near[0]]
+        kind, other = self._decide(res)
+        if kind in ("duplicate", "near"):
+            row.width, row.height, row.mime, row.bytes = res.width, res.height, res.mime, res.nbytes
             row.status = ref.status = "rejected"
-            row.reject_reason = "duplicate" if same is not None else "near_duplicate"
+            row.reject_reason = "duplicate" if kind == "duplicate" else "near_duplicate"
             row.phash = res.phash
-            if same is None:
+            if kind == "near":
                 row.sha1 = ref.sha1 = res.sha1
                 self.sha1_index.add(res.sha1, ref.idx)
-            self._link_duplicate(row, dup)
-            if res.wrote and res.local_path not in self.stored_paths:
-                self.batch_deletes.append(res.local_path)
+            self._link_duplicate(row, other)
+            self._drop_file(res)
             _count(self.report, crep, "rejected", row.reject_reason)
         elif not res.wrote:
             return
         else:
+            row.width, row.height, row.mime, row.bytes = res.width, res.height, res.mime, res.nbytes
             row.sha1, row.phash, row.local_path = res.sha1, res.phash, res.local_path
             row.status = ref.status = "stored"
             row.reject_reason = None
@@ -903,6 +1034,9 @@ class _Harvest:
             self.sha1_index.add(res.sha1, ref.idx)
             self._note_stored(ref, res, res.task.class_id)
             _count(self.report, crep, "stored", None)
+            ref.counted_in = crep
+            if kind == "better":
+                self._supersede(other, ref, crep)
         self.batch_n += 1
 
     def _commit(self) -> None:
@@ -914,11 +1048,22 @@ class _Harvest:
                 ref.id = ref.row.id
                 self.ref_ids[ref.id] = ref
                 ref.row = None  # let the session forget the row
+        # Only files this run created are deleted, and only now that the rows are committed;
+        # then the claims go (a kill before this leaves claims, and the next start-up finishes).
         for rel in self.batch_deletes:
             if rel not in self.stored_paths:
-                files.remove(self.data_dir, rel)
+                try:
+                    files.remove(self.data_dir, rel)
+                except OSError as exc:  # a read-only folder: the file stays, nothing is lost
+                    log.warning("could not delete %s: %s", rel, exc)
+        for claim in self.batch_claims:
+            try:
+                self.folder.release(claim)
+            except OSError as exc:
+                log.warning("could not drop claim %s: %s", claim, exc)
         self.batch_refs.clear()
         self.batch_deletes.clear()
+        self.batch_claims.clear()
         self.batch_n = 0
         self.last_commit = time.monotonic()
 
@@ -946,6 +1091,13 @@ class _Harvest:
                       from_code(img.license_code, img.license_url), img.license_raw)
             tasks[img.id] = _Task((q.source, img.source_image_id), hit, None, None, q.class_id, retry=ref)
         return list(tasks.values())
+
+
+def _current(ref: _Ref) -> _Ref:
+    """The copy that stands for ``ref`` now (a better near-duplicate may have replaced it)."""
+    while ref.superseded_by is not None:
+        ref = ref.superseded_by
+    return ref
 
 
 def _hit_extra(hit: Hit) -> dict[str, Any]:
@@ -1020,28 +1172,39 @@ def harvest(engine: Engine, settings: Settings, sources: Mapping[str, Source], o
         return h.report
 
     ensure_domain(engine, options.domain)
+    from corpus.store.db import safe_url
+    from corpus.store.identity import store_id
+
     with HarvestLock(settings.data_dir):
+        h.folder = files.DataFolder(h.data_dir, store_id(engine))
+        h.report.shared_with = h.folder.open(safe_url(str(engine.url)))
         session = Session(engine, expire_on_commit=False)
         run: HarvestRun | None = None
         try:
+            h.report.stale_runs = claim_store(session, options)
             picked = h.plan(session)
             if not h.report.planned:
                 h.report.status = "done"
                 return h.report
             h.prepare(session, picked)
-            h.report.cleaned = files.clean(settings.data_dir, h.stored_paths)
+            h.report.cleaned = h.folder.clean(frozenset(h.stored_paths))
             dom_id = session.scalar(select(Domain.id).where(Domain.name == options.domain))
-            run = HarvestRun(domain_id=dom_id, status="running", params=_params(options, sources))
+            run = HarvestRun(domain_id=dom_id, status="running", params=_params(options, sources),
+                             host=socket.gethostname()[:255], pid=os.getpid(), heartbeat_at=utcnow())
             session.add(run)
             session.commit()
             h.run_id = run.id
+            h.run_row = run
             h.report.run_id = run.id
             kept = {c.spec.synset: c.kept for c in h.classes.values()}
             progress.start(picked, options.per_class, kept)
+            if h.report.shared_with:
+                progress.note(f"the data folder {settings.data_dir} is shared with {len(h.report.shared_with)} other "
+                              "store(s); their files are left alone")
             retry = h.retry_tasks(session)
             h.start_threads(retry)
             h.run_writer(session)
-            h.report.status = "interrupted" if stop.is_set() else "done"
+            h.report.status = "failed" if h.report.error else "interrupted" if stop.is_set() else "done"
         except KeyboardInterrupt:
             stop.set()
             session.rollback()
@@ -1063,13 +1226,67 @@ def harvest(engine: Engine, settings: Settings, sources: Mapping[str, Source], o
     return h.report
 
 
+def claim_store(session: Session, options: HarvestOptions) -> list[int]:
+    """Make sure no other harvest is running on this store; mark runs that were killed.
+
+    A ``running`` run is alive when its process still exists (same host) and its heartbeat is
+    recent (any host). Killed runs (SIGKILL, power loss) are marked ``interrupted``: their ids are
+    returned. A live one raises :class:`~corpus.harvest.lock.HarvestLocked`."""
+    host = socket.gethostname()[:255]
+    now = utcnow()
+    stale, alive = [], []
+    for run in session.scalars(select(HarvestRun).where(HarvestRun.status == "running").order_by(HarvestRun.id)):
+        why = _why_stale(run, host, now, options.stale_after_s)
+        if why is None:
+            alive.append(run)
+            continue
+        run.status = "interrupted"
+        run.finished_at = now
+        run.summary = {**(run.summary or {}), "error": f"found killed by a later harvest: {why}"}
+        stale.append(run.id)
+    session.commit()
+    if alive:
+        run = alive[0]
+        raise HarvestLocked(
+            f"another harvest is running on this store: run {run.id} (process {run.pid} on {run.host}, started "
+            f"{_aware(run.started_at):%Y-%m-%d %H:%M} UTC); wait for it or stop it")
+    return stale
+
+
+def _aware(t: dt.datetime | None) -> dt.datetime | None:
+    # SQLite hands back naive datetimes; they were stored in UTC.
+    return t.replace(tzinfo=dt.timezone.utc) if t is not None and t.tzinfo is None else t
+
+
+def _why_stale(run: HarvestRun, host: str, now: dt.datetime, stale_after_s: float) -> str | None:
+    """Why a ``running`` run cannot still be running, or None when it may be."""
+    if run.pid is not None and run.host == host:
+        try:
+            os.kill(run.pid, 0)
+        except ProcessLookupError:
+            return f"process {run.pid} on {host} is gone"
+        except PermissionError:
+            pass  # alive, another user's
+    beat = _aware(run.heartbeat_at) or _aware(run.started_at)
+    if run.pid is None or beat is None:
+        return "started by an older version, no heartbeat"
+    silent = (now - beat).total_seconds()
+    if silent > stale_after_s:
+        return f"no heartbeat for {silent:.0f} s"
+    return None
+
+
 def _release(h: _Harvest) -> None:
+    """Tell every thread to end and give them ``stop_grace_s`` (once) to do so. Threads that are
+    still blocked (a download waiting on a silent server) are daemons and are left behind."""
     with h.cond:
         h.cond.notify_all()
     for name, q in h.work.items():
         for _ in range(64):
             q.put(_END)
-    deadline = time.monotonic() + 5.0
+    budget = 0.0 if h.released else h.opt.stop_grace_s
+    h.released = True
+    deadline = time.monotonic() + budget
     for t in h.threads:
         t.join(max(0.0, deadline - time.monotonic()))
 

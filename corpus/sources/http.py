@@ -32,7 +32,7 @@ import threading
 import time
 from pathlib import Path
 from typing import Any, Callable, Iterable, Literal, Mapping
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, quote_plus, urlencode, urlsplit, urlunsplit
 
 import httpx
 
@@ -46,6 +46,7 @@ __all__ = [
     "redact_url",
     "parse_retry_after",
     "SECRET_PARAMS",
+    "known_secrets",
 ]
 
 log = logging.getLogger("corpus.sources.http")
@@ -58,6 +59,11 @@ BACKOFF_MAX_S = 60.0
 
 # Every secret value any client holds, so the log filter below can scrub it wherever it appears.
 _KNOWN_SECRETS: set[str] = set()
+
+
+def known_secrets() -> list[str]:
+    """Every secret value a client of this process holds (longest first), for scrubbing."""
+    return sorted(_KNOWN_SECRETS, key=len, reverse=True)
 
 
 def _scrub_known(text: str) -> str:
@@ -284,6 +290,28 @@ class PoliteClient:
     def redact(self, url: str | httpx.URL) -> str:
         return self.scrub(redact_url(url, self.secret_params))
 
+    def scrub_body(self, body: Any) -> Any:
+        """``body`` (parsed JSON) with every secret replaced by ``***`` in every string, keys
+        included: a server that echoes the key back (in a page URL, an author name, ...) must not
+        get it into the store or the response cache."""
+        if not self._secrets:
+            return body
+        forms = sorted({f for s in self._secrets for f in (s, quote(s, safe=""), quote_plus(s))}, key=len, reverse=True)
+
+        def walk(v: Any) -> Any:
+            if isinstance(v, str):
+                for f in forms:
+                    if f in v:
+                        v = v.replace(f, "***")
+                return v
+            if isinstance(v, dict):
+                return {walk(k): walk(x) for k, x in v.items()}
+            if isinstance(v, list):
+                return [walk(x) for x in v]
+            return v
+
+        return walk(body)
+
     # -- requests ----------------------------------------------------------------------------
 
     def get_json(
@@ -340,8 +368,8 @@ class PoliteClient:
                 raise SourceError(f"{self.name}: HTTP {status} from {shown}{_snippet(response, self.scrub)}")
 
             try:
-                body = response.json()
-            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+                body = self.scrub_body(response.json())
+            except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
                 raise SourceError(
                     f"{self.name} returned malformed JSON from {shown} (HTTP {status}, "
                     f"{type(exc).__name__}: {getattr(exc, 'msg', exc)}){_snippet(response, self.scrub)}"

@@ -136,6 +136,15 @@ class Source(Base):
     terms: Mapped[str] = mapped_column(Text, default="")
 
 
+class StoreInfo(Base):
+    """Facts about the store itself, one row per key (``store_id``: the id that names this store
+    in the data folders it writes to, see corpus.harvest.files)."""
+
+    __tablename__ = "store_info"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text, default="")
+
+
 class HarvestRun(Base):
     __tablename__ = "harvest_runs"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -145,6 +154,11 @@ class HarvestRun(Base):
     status: Mapped[str] = mapped_column(String(16), default="running")  # running, done, interrupted, failed
     params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Who runs it: a later harvest marks a ``running`` run whose process is gone (same host) or
+    # whose heartbeat stopped (any host) as ``interrupted``.
+    host: Mapped[Optional[str]] = mapped_column(String(255), nullable=True)
+    pid: Mapped[Optional[int]] = mapped_column(Integer, nullable=True)
+    heartbeat_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class HarvestQuery(Base):

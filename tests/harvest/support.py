@@ -169,3 +169,26 @@ def settings_for(data_dir, db_url: str, file_concurrency: int = 4, names: tuple[
 
     sources = {n: SourceSettings(n, "", file_concurrency=file_concurrency, timeout_s=5.0) for n in names}
     return Settings(db_url=db_url, data_dir=data_dir, sources=sources)
+
+
+def drip_image(httpserver, path, data: bytes, bytes_per_s: int = 200, started: list | None = None,
+               content_type: str = "image/jpeg") -> None:
+    """Serve ``data`` at ``bytes_per_s``, in small pieces as a slow or hostile server does (a read
+    timeout never fires). ``started`` collects the path of each request as it begins."""
+    from werkzeug.wrappers import Response
+
+    step = max(1, bytes_per_s // 10)
+
+    def handler(request):
+        if started is not None:
+            started.append(request.path)
+
+        def body():
+            for i in range(0, len(data), step):
+                time.sleep(0.1)
+                yield data[i:i + step]
+
+        return Response(body(), content_type=content_type, headers={"Content-Length": str(len(data))},
+                        direct_passthrough=True)
+
+    httpserver.expect_request(path).respond_with_handler(handler)

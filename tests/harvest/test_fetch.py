@@ -159,3 +159,21 @@ def test_redirect_to_a_non_http_scheme_is_a_permanent_rejection(httpserver, fetc
 def test_non_http_urls_are_never_fetched(fetcher, url):
     exc = failure(fetcher, url)
     assert exc.reason == "bad_url" and exc.permanent
+
+
+def test_a_dripping_server_meets_the_total_deadline(httpserver):
+    """200 bytes/s never trips the read timeout; the total deadline ends the download, it is not
+    retried within the run (it would drip again) and is reported as such."""
+    from tests.harvest.support import drip_image
+
+    drip_image(httpserver, "/drip.jpg", b"\xff\xd8" + b"x" * 3998, bytes_per_s=200)
+    f = Fetcher(FetchConfig(UA, timeout_s=5, retries=2, backoff_s=0.01, deadline_s=1.5))
+    try:
+        t0 = time.monotonic()
+        exc = failure(f, httpserver.url_for("/drip.jpg"))
+        elapsed = time.monotonic() - t0
+    finally:
+        f.close()
+    assert (exc.reason, exc.permanent) == ("deadline", False)
+    assert "gave up after" in exc.detail and "deadline 1.5 s" in exc.detail
+    assert 1.4 < elapsed < 3.0

@@ -260,15 +260,17 @@ def test_transient_failures_are_retried_by_the_next_run(engine, seeded, hsetting
     assert_store_consistent(engine, hsettings.data_dir)
 
 
-def test_orphans_and_temp_files_are_cleaned_at_start(engine, seeded, hsettings, httpserver, api):
+def test_unknown_files_in_the_images_folder_are_left_alone(engine, seeded, hsettings, httpserver, api):
+    """A file no row refers to may be another store's or the user's: the start-up clean-up only
+    removes this store's own leftovers (tests/harvest/test_integrity.py)."""
     publish(httpserver, api, "alpha", "tennis player", 2)
     d = hsettings.data_dir / "images" / "ab" / "cd"
     d.mkdir(parents=True)
-    (d / ("ab" + "cd" + "0" * 36 + ".jpg")).write_bytes(b"orphan")
-    (d / ".tmp-partial").write_bytes(b"half")
+    (d / ("ab" + "cd" + "0" * 36 + ".jpg")).write_bytes(b"not ours")
+    (d / ".tmp-partial").write_bytes(b"not ours either")
     rep = harvest(engine, hsettings, {"alpha": alpha(httpserver, api)}, OPTS)
-    assert (rep.cleaned.orphans, rep.cleaned.temp_files) == (1, 1)
-    assert_store_consistent(engine, hsettings.data_dir)
+    assert rep.kept == 2 and (rep.cleaned.orphans, rep.cleaned.temp_files) == (0, 0)
+    assert sorted(p.name for p in d.iterdir()) == [".tmp-partial", "abcd" + "0" * 36 + ".jpg"]
 
 
 def test_an_unreachable_source_ends_with_a_message(engine, seeded, hsettings, httpserver, api):

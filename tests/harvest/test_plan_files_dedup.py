@@ -57,18 +57,40 @@ def test_relative_path_is_content_addressed_and_validated():
         files.relative_path("../../etc/passwd", "jpg")
 
 
-def test_write_atomic_and_clean(tmp_path):
+def test_write_atomic(tmp_path):
     sha = "cd" * 20
     rel = files.relative_path(sha, "png")
     p = files.write_atomic(tmp_path, rel, b"data")
     assert p.read_bytes() == b"data" and not [n for n in os.listdir(p.parent) if n.startswith(files.TMP_PREFIX)]
-    (p.parent / ".tmp-x").write_bytes(b"partial")
-    orphan = tmp_path / files.relative_path("ef" * 20, "jpg")
-    orphan.parent.mkdir(parents=True)
-    orphan.write_bytes(b"o")
-    rep = files.clean(tmp_path, {rel})
-    assert (rep.temp_files, rep.orphans) == (1, 1)
-    assert p.exists() and not orphan.exists()
+
+
+def test_data_folder_claims_and_cleans_only_its_own_files(tmp_path):
+    mine = files.DataFolder(tmp_path, "store-a")
+    other = files.DataFolder(tmp_path, "store-b")
+    assert mine.open("a") == [] and other.open("b") == ["store-a"]
+    kept = mine.place(files.relative_path("11" * 20, "jpg"), b"kept")
+    lost = mine.place(files.relative_path("22" * 20, "jpg"), b"row never committed")
+    theirs = other.place(files.relative_path("33" * 20, "jpg"), b"store b's leftover")
+    assert kept.created and kept.claim and os.path.samefile(kept.claim, tmp_path / kept.rel_path)
+    again = mine.place(kept.rel_path, b"kept")  # already there: used as it is, not ours to delete
+    assert (again.created, again.claim) == (False, None)
+    with pytest.raises(OSError, match="other content"):
+        mine.place(kept.rel_path, b"different")
+    user = tmp_path / files.relative_path("44" * 20, "jpg")
+    user.parent.mkdir(parents=True)
+    user.write_bytes(b"a user's")
+    rep = mine.clean({kept.rel_path})
+    assert (rep.temp_files, rep.orphans) == (2, 1)
+    assert (tmp_path / kept.rel_path).read_bytes() == b"kept" and not (tmp_path / lost.rel_path).exists()
+    assert (tmp_path / theirs.rel_path).exists() and user.exists() and os.path.exists(theirs.claim)
+    mine.delete_created(mine.place(files.relative_path("55" * 20, "jpg"), b"a duplicate after all"))
+    assert not (tmp_path / files.relative_path("55" * 20, "jpg")).exists() and os.listdir(mine.tmp) == []
+
+
+def test_data_folder_that_cannot_be_written_is_a_clear_error(tmp_path):
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(files.DataFolderError, match="cannot write to the data folder"):
+        files.DataFolder(tmp_path / "file", "s").open()
 
 
 def test_phash_index_finds_the_nearest_within_the_radius():
@@ -88,3 +110,24 @@ def test_sha1_index_keeps_the_first_id():
     ix.add("a" * 40, 1)
     ix.add("a" * 40, 2)
     assert ix.get("a" * 40) == 1 and "a" * 40 in ix and len(ix) == 1
+
+
+def test_popcount_fallback_for_numpy_1_gives_the_same_answer(monkeypatch):
+    """numpy 1.x has no np.bitwise_count: the lookup-table path must agree with it bit for bit,
+    and the index must find the same neighbours through it."""
+    import numpy as np
+
+    from corpus.harvest import dedup
+
+    rng = np.random.default_rng(7)
+    x = rng.integers(0, 2**63, size=5000, dtype=np.uint64) * np.uint64(2) + rng.integers(0, 2, size=5000, dtype=np.uint64)
+    x[:3] = [0, 2**64 - 1, 2**63]
+    want = np.array([int(v).bit_count() for v in x])
+    assert (dedup.popcount64_table(x) == want).all()
+    if hasattr(np, "bitwise_count"):
+        assert (dedup.popcount64(x) == want).all()
+    monkeypatch.setattr(dedup, "_HAS_BITWISE_COUNT", False)  # as on numpy 1.x
+    ix = PhashIndex()
+    for i, v in enumerate(x[:1000]):
+        ix.add(int(v), i)
+    assert ix.nearest(int(x[500]) ^ 0b1011, 8) == (500, 3)
