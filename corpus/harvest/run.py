@@ -557,6 +557,8 @@ class _Harvest:
             t3 = clock()
             times.hash += t3 - t2
             rel = files.relative_path(sha1, checked.ext)
+            if self.stop.is_set():  # no new file after a stop: the writer may already be gone
+                return _Result(task, False, "interrupted", "", False)
             # Skip writing what the writer will not keep (it re-checks; these reads are a hint).
             # A near-duplicate that may be the better copy is written: the writer decides.
             placed = None
