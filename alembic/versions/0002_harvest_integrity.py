@@ -1,7 +1,7 @@
 """harvest integrity: the store's own id, and who runs a harvest
 
 Revision ID: 0002_harvest_integrity
-Revises: 0003_review_done
+Revises: 0007_web_review
 Create Date: 2026-11-30
 
 * ``store_info`` holds facts about the store itself; its ``store_id`` names the store in the data
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 
 revision = '0002_harvest_integrity'
-down_revision = '0003_review_done'
+down_revision = '0007_web_review'
 branch_labels = None
 depends_on = None
 
