@@ -73,6 +73,13 @@ def test_token_is_required_when_set(live, store):
         assert c.get("/api/queue").status_code == 200
 
 
+def test_sign_out(client):
+    assert client.get("/api/queue").status_code == 200
+    r = client.post("/logout", data={"csrf": client.csrf})
+    assert r.status_code == 200 and "Кой преглежда?" in r.text  # back at the start page
+    assert client.get("/api/queue").status_code == 401
+
+
 def test_unknown_host_header_is_refused(client):
     # DNS rebinding: a page on another site whose name resolves to 127.0.0.1.
     r = client.get("/api/queue", headers={"Host": "evil.example:8765"})
