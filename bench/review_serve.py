@@ -116,7 +116,8 @@ def plan(engine, sql: str, params: dict) -> list[str]:
 
 
 def bench_queue(engine) -> None:
-    from corpus.web.queue import QueueFilter, _dense, _matching, _sorted_rows, _walk_proposals, progress, review_queue
+    from corpus.store.models import Annotation
+    from corpus.web.queue import QueueFilter, _dense, _sorted_rows, _walk_proposals, progress, review_queue
 
     def show(title: str, stmt) -> None:
         print(title)
@@ -126,10 +127,7 @@ def bench_queue(engine) -> None:
     with Session(engine) as s:
         print(f"the store is dense in pending annotations: {_dense(s, QueueFilter())} (so the queue walks proposals)")
         show("plan of one step of the walk: proposals in score order", _walk_proposals(QueueFilter()).limit(2000))
-        probe = _matching.__wrapped__ if hasattr(_matching, "__wrapped__") else None
-        from sqlalchemy import select as _select
-        from corpus.store.models import Annotation
-        show("plan of one step of the walk: their annotations", _select(Annotation.proposal_id).where(
+        show("plan of one step of the walk: their annotations", select(Annotation.proposal_id).where(
             Annotation.proposal_id.in_(list(range(1, 2001))), Annotation.status.in_(["pending"]),
             Annotation.class_id.in_(list(range(1, 81)))))
         show("plan of the queue for one class (few rows: read and sorted)", _sorted_rows(1, QueueFilter(class_id=7)).limit(2000))
