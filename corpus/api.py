@@ -39,6 +39,8 @@ if TYPE_CHECKING:  # the heavy modules load when a call needs them, not on `impo
     from corpus.coco.export import CocoExportSummary
     from corpus.coco.import_ import ImportReport
     from corpus.coco.yolo import YoloExportSummary
+    from corpus.train import TrainResult
+    from corpus.trained_models import ModelInfo
     from corpus.harvest.run import HarvestReport
     from corpus.ontology_load import LoadResult
     from corpus.preview import PreviewSummary
@@ -262,7 +264,9 @@ class Corpus:
         """Run a segmentation model over the domain's stored images and store its proposals.
 
         ``model`` is a model spec (``"yolo11n-seg.pt"``, ``"onnx:/path/model.onnx"``,
-        ``"torchvision"``, ``"detectron2"``; see docs/annotate.md) or a loaded annotator.
+        ``"torchvision"``, ``"detectron2"``; see docs/annotate.md), ``"trained:NAME"`` or
+        ``"trained-onnx:NAME"`` (a model from :meth:`train`, proposing the domain's own classes), or a
+        loaded annotator.
         Detections that fit no class of the domain are kept under their nearest ontology
         parent (``unmapped="keep"``) or dropped (``"drop"``). Images this model already saw are
         skipped. Progress: stage ``"images"``."""
@@ -273,10 +277,19 @@ class Corpus:
             raise UsageError(f"unmapped must be 'keep' or 'drop', not {unmapped!r}", param="unmapped")
         if batch_size < 1:
             raise UsageError(f"batch_size must be at least 1, got {batch_size}", param="batch_size")
-        annotator = (load_annotator(model, score_threshold=score_threshold, iou_threshold=iou_threshold, device=device)
-                     if isinstance(model, str) else model)
+        mapper = None
+        if isinstance(model, str) and model.startswith(("trained:", "trained-onnx:")):
+            # A model from train() proposes the domain's own classes: no COCO label mapping.
+            from corpus.trained_models import load_trained
+
+            annotator, mapper = load_trained(self.engine, model, self.data_dir, domain, score_threshold=score_threshold,
+                                             iou_threshold=iou_threshold, device=device, unmapped=unmapped)
+        else:
+            annotator = (load_annotator(model, score_threshold=score_threshold, iou_threshold=iou_threshold,
+                                        device=device) if isinstance(model, str) else model)
         opts = AnnotateOptions(batch_size=batch_size, limit=limit, unmapped=unmapped)  # type: ignore[arg-type]
-        return annotate_domain(self.engine, annotator, domain, self.data_dir, opts, done_total(progress, "images"))
+        return annotate_domain(self.engine, annotator, domain, self.data_dir, opts, done_total(progress, "images"),
+                               mapper=mapper)
 
     def preview(
         self,
@@ -425,16 +438,90 @@ class Corpus:
         domain: str | None = None,
         models: str | Sequence[str] | None = None,
         plot: Path | str | None = None,
+        held_out: str | None = None,
     ) -> list["ModelEvaluation"]:
         """Each model's proposals against what reviewers kept, with COCOeval (AP, AP50, AP75, AR@100;
         boxes and masks; class-aware and agnostic; AP per class). ``models``: names or
-        ``name@version`` (default: all). With ``plot``, also save a PNG there."""
+        ``name@version`` (default: all). With ``plot``, also save a PNG there. With ``held_out``
+        (a trained model's name), only on the reviewed images it held out from training (its val
+        split), so the models compare on images the trained one never saw."""
         from corpus.coco.evaluate import evaluate, plot as make_plot
 
-        results = evaluate(self.engine, domain, models=list(_names(models)) or None)
+        images = None
+        if held_out is not None:
+            from corpus.trained_models import UnknownModel, held_out_images
+
+            try:
+                images = held_out_images(self.engine, held_out)
+            except UnknownModel as exc:
+                raise UnknownModel(str(exc), param="held_out") from None
+            if not images:
+                raise UsageError(f"trained model {held_out!r} held out no reviewed image (its val split is empty)",
+                                 param="held_out")
+        results = evaluate(self.engine, domain, models=list(_names(models)) or None, images=images)
         if plot is not None and results:
             make_plot(results, Path(plot))
         return results
+
+
+    # -- train and trained models ------------------------------------------------------------------
+
+    def train(
+        self,
+        *,
+        domain: str | None = None,
+        base: str = "yolo11n-seg.pt",
+        name: str | None = None,
+        epochs: int = 50,
+        imgsz: int = 640,
+        batch: int = 16,
+        device: str = "cpu",
+        lang: str = "en",
+        classes: str | Sequence[str] | None = None,
+        statuses: str | Sequence[str] = "accepted",
+        splits: str | dict[str, float] | None = "train=0.8,val=0.1,test=0.1",
+        seed: int = 0,
+        license_policy: str = "default",
+        min_annotations: int = 10,
+        patience: int = 50,
+        amp: bool = False,
+        onnx: bool = False,
+        progress: Progress | None = None,
+    ) -> "TrainResult":
+        """Fine-tune a YOLO-seg model (``base``: a -seg .pt, a release name or ``"trained:NAME"``) on
+        the domain's reviewed instances and record it in the store as ``name``; then
+        ``annotate(model="trained:NAME")`` proposes the ontology's own classes. Artifacts go to
+        ``data_dir/models/NAME/``. Needs the ``yolo`` extra. Each class needs ``min_annotations``
+        instances in the train split. ``onnx`` also exports it for ``"trained-onnx:NAME"``.
+        Progress: stages ``"export"``, ``"epochs"`` (with the total) and ``"onnx"``. docs/train.md."""
+        from corpus.coco.export import parse_statuses
+        from corpus.train import TrainOptions, train_model
+
+        opts = TrainOptions(domain=domain, name=name, base=base, epochs=epochs, imgsz=imgsz, batch=batch, device=device,
+                            patience=patience, amp=amp, seed=seed, lang=lang, classes=list(_names(classes)) or None,
+                            statuses=parse_statuses(statuses), splits=_splits(splits) or [],
+                            license_policy=license_policy, min_annotations=min_annotations, onnx=onnx)
+        return train_model(self.engine, self.data_dir, opts,
+                           (lambda stage, done, total: emit(progress, stage, done, total)) if progress else None)
+
+    def models(self, *, domain: str | None = None) -> list["ModelInfo"]:
+        """The models trained with :meth:`train` (of one domain), oldest first."""
+        from corpus.trained_models import list_models
+
+        return list_models(self.engine, domain)
+
+    def model(self, *, name: str) -> "ModelInfo":
+        """One trained model: base and its hash, classes and their ontology ids, settings, metrics,
+        and how many annotations per split it was trained on (ids and versions: :meth:`trained_on`)."""
+        from corpus.trained_models import get_model
+
+        return get_model(self.engine, name)
+
+    def trained_on(self, *, name: str) -> list[tuple[int, int, int, str]]:
+        """(annotation id, version, image id, split) of every instance model ``name`` was trained or validated on."""
+        from corpus.trained_models import trained_annotations
+
+        return trained_annotations(self.engine, name)
 
 
 def _check_files(files: str) -> None:

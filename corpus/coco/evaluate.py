@@ -13,7 +13,7 @@ import contextlib
 import io
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Collection
 
 import numpy as np
 from sqlalchemy import and_, select
@@ -114,14 +114,18 @@ def reviewed_images(session: Session, class_ids: list[int]) -> set[int]:
     return has - pending
 
 
-def evaluate(engine: Engine, domain: str | None = None, models: list[str] | None = None) -> list[ModelEvaluation]:
-    """One :class:`ModelEvaluation` per model that made proposals in the domain."""
+def evaluate(engine: Engine, domain: str | None = None, models: list[str] | None = None,
+             images: Collection[int] | None = None) -> list[ModelEvaluation]:
+    """One :class:`ModelEvaluation` per model that made proposals in the domain; with ``images``,
+    on those images only (e.g. the ones a trained model held out: ``trained_models.held_out_images``)."""
     with Session(engine) as session:
         dom = resolve_domain(session, domain)
         cats = domain_categories(session, dom)
         class_ids = [c.class_id for c in cats]
         cat_entries = [{"id": c.class_id, "name": c.name} for c in cats]
         done = reviewed_images(session, class_ids)
+        if images is not None:
+            done &= set(images)
         pairs = session.execute(
             select(Proposal.model_name, Proposal.model_version).where(Proposal.class_id.in_(class_ids))
             .group_by(Proposal.model_name, Proposal.model_version).order_by(Proposal.model_name, Proposal.model_version)

@@ -4,4 +4,4 @@ Commands hold no logic: they parse options, call the library and render the resu
 """
 
 # Module names; `importing` registers the `import` group (import is a Python keyword).
-GROUPS = ("db", "status", "ontology", "harvest", "annotate", "preview", "review", "export", "export_yolo", "importing", "evaluate")
+GROUPS = ("db", "status", "ontology", "harvest", "annotate", "preview", "review", "export", "export_yolo", "importing", "evaluate", "train")

@@ -12,7 +12,7 @@ HELP = """Run a segmentation model over a domain's stored images and store its p
 
 Each instance becomes a proposal (mask as COCO RLE, box, score, detector label), mapped onto the domain's ontology (a person in an image harvested for tennis players becomes a tennis player; a tennis racket goes to the racket attribute class). Images nobody has annotated yet also get pending annotations to review. Images this model (same weights) already saw are skipped, so a rerun continues where the last one stopped; a new model only adds proposals.
 
---model takes: yolo11n-seg.pt (default; ultralytics downloads it where there is internet), a path to a -seg .pt, an ONNX export (YOLOv5/v7/v8/11-seg or YOLACT: onnx:/path/model.onnx), torchvision\\[:/path/weights.pth] (Mask R-CNN v2), detectron2\\[:CONFIG\\[@WEIGHTS]] (MIC21's X101).
+--model takes: yolo11n-seg.pt (default; ultralytics downloads it where there is internet), a path to a -seg .pt, an ONNX export (YOLOv5/v7/v8/11-seg or YOLACT: onnx:/path/model.onnx), torchvision\\[:/path/weights.pth] (Mask R-CNN v2), detectron2\\[:CONFIG\\[@WEIGHTS]] (MIC21's X101), trained:NAME (a model from `corpus train`, proposing the domain's own classes; trained-onnx:NAME runs its ONNX export without torch).
 
 Example: corpus annotate --domain sport --model onnx:models/yolov5s-seg.onnx --score-threshold 0.5
 """
@@ -59,11 +59,26 @@ def register(app: typer.Typer) -> None:
             raise fail(f"--engine must be 'local' or 'ray', not {engine!r}")
         options = AnnotateOptions(batch_size=batch_size, limit=limit, unmapped=unmapped)  # type: ignore[arg-type]
         if engine == "ray":
+            if model.startswith(("trained:", "trained-onnx:")):
+                raise fail("models from `corpus train` run with --engine local for now")
             return _annotate_on_ray(domain, model, dict(score_threshold=score_threshold, iou_threshold=iou_threshold,
                                                         device=device), options, address, workers, gpus_per_worker)
+        mapper = None
         try:
-            annotator = load_annotator(model, score_threshold=score_threshold, iou_threshold=iou_threshold,
-                                       device=device)
+            if model.startswith(("trained:", "trained-onnx:")):
+                # A model from `corpus train` proposes the domain's own classes: no COCO label mapping.
+                from corpus.errors import CorpusError
+                from corpus.trained_models import load_trained
+
+                try:
+                    annotator, mapper = load_trained(state.engine(), model, state.settings.data_dir, domain,
+                                                     score_threshold=score_threshold, iou_threshold=iou_threshold,
+                                                     device=device, unmapped=unmapped)
+                except CorpusError as exc:
+                    raise fail(str(exc)) from None
+            else:
+                annotator = load_annotator(model, score_threshold=score_threshold, iou_threshold=iou_threshold,
+                                           device=device)
         except AnnotatorError as exc:
             raise fail(str(exc))
         with Progress(TextColumn("[bold]annotate[/] {task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -74,7 +89,8 @@ def register(app: typer.Typer) -> None:
                 bar.update(task, completed=done, total=total)
 
             try:
-                summary = annotate_domain(state.engine(), annotator, domain, state.settings.data_dir, options, progress)
+                summary = annotate_domain(state.engine(), annotator, domain, state.settings.data_dir, options, progress,
+                                          mapper=mapper)
             except UnknownDomain as exc:
                 raise fail(str(exc))
         # Unreadable files are listed, not fatal: they are retried on the next run.

@@ -22,6 +22,9 @@ def register(app: typer.Typer) -> None:
         model: Optional[List[str]] = typer.Option(None, "--model", help="Only these models (name or name@version); repeatable."),
         plot: Path = typer.Option(Path("evaluation.png"), "--plot", help="Where to save the plot (PNG)."),
         per_class: bool = typer.Option(True, "--per-class/--no-per-class", help="Also print AP per class."),
+        held_out: Optional[str] = typer.Option(
+            None, "--held-out", help="Only the reviewed images trained model NAME held out from training (its val "
+            "split), so it and the models it is compared with are measured on images it never saw."),
     ) -> None:
         """Measure each detector's proposals against what reviewers kept (accepted or edited
         annotations on fully reviewed images) with pycocotools' COCOeval: AP, AP50, AP75, AR@100
@@ -33,8 +36,19 @@ def register(app: typer.Typer) -> None:
         from corpus.coco.categories import UnknownDomain
         from corpus.coco.evaluate import METRICS, evaluate, plot as make_plot
 
+        images = None
         try:
-            results = evaluate(state.engine(), domain, models=model)
+            if held_out:
+                from corpus.trained_models import UnknownModel, held_out_images
+
+                try:
+                    images = held_out_images(state.engine(), held_out)
+                except UnknownModel as exc:
+                    raise fail(f"{exc} (--held-out)")
+                if not images:
+                    raise fail(f"trained model {held_out!r} held out no reviewed image (its val split is empty)")
+                console.print(f"on the {len(images)} reviewed image(s) {held_out} held out from training (val split)")
+            results = evaluate(state.engine(), domain, models=model, images=images)
         except UnknownDomain as exc:
             raise fail(str(exc))
         if not results:

@@ -346,3 +346,40 @@ class ReviewEvent(Base):
     # Where the decision came from: "cli", "coco-annotator:<file>", ...
     origin: Mapped[str] = mapped_column(String(255), default="")
     note: Mapped[str] = mapped_column(Text, default="")
+
+
+class TrainedModel(Base):
+    """A detector fine-tuned on reviewed data (`corpus train`): what it was trained from and on,
+    how, and how well, so `corpus annotate --model trained:NAME` can run it and anyone can tell
+    which reviewed instances went into it."""
+
+    __tablename__ = "trained_models"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    domain_id: Mapped[int] = mapped_column(ForeignKey("domains.id", ondelete="CASCADE"), index=True)
+    base: Mapped[str] = mapped_column(Text)  # the base weights as given (path, release name, trained:NAME)
+    base_version: Mapped[str] = mapped_column(String(128))  # sha256 of the base weights file
+    version: Mapped[str] = mapped_column(String(128))  # sha256 of the trained weights: the proposals' model_version
+    weights: Mapped[str] = mapped_column(Text)  # relative to data_dir
+    onnx: Mapped[Optional[str]] = mapped_column(Text, nullable=True)  # ONNX export, relative to data_dir
+    lang: Mapped[str] = mapped_column(String(8), default="en")  # language of the class names in the weights
+    # Class index -> ontology class: [{"index", "class_id", "synset", "category_id", "name"}, ...]
+    classes: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # epochs, imgsz, splits, seed, ...
+    metrics: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # what ultralytics reports, per class too
+    dataset: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # images and instances per split and class
+    seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    domain: Mapped[Domain] = relationship()
+
+
+class TrainingAnnotation(Base):
+    """One reviewed instance a trained model saw, at the version it had then, and its split."""
+
+    __tablename__ = "training_annotations"
+    model_id: Mapped[int] = mapped_column(ForeignKey("trained_models.id", ondelete="CASCADE"), primary_key=True)
+    annotation_id: Mapped[int] = mapped_column(ForeignKey("annotations.id"), primary_key=True, index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    image_id: Mapped[int] = mapped_column(Integer)
+    split: Mapped[str] = mapped_column(String(16))
