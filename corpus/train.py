@@ -156,13 +156,14 @@ def _resolve_base(session: Session, domain_name: str, base: str, data_dir: Path)
     return base, None  # a release name: ultralytics fetches it where there is internet
 
 
-def _load_base(YOLO, spec: str, base: str):
+def _load_base(YOLO, spec: str, base: str, path: Path | None):
     try:
         model = YOLO(spec)
-    except (ConnectionError, OSError) as exc:
-        raise ModelError(f"could not load base weights {base} ({exc}). Offline? Copy the .pt file here and give "
-                         f"its path", param="base") from None
-    except Exception as exc:  # a file that is no checkpoint: torch and ultralytics raise many kinds
+    except Exception as exc:  # torch and ultralytics raise many kinds for a bad file or a failed download
+        if path is None and not spec.endswith((".yaml", ".yml")):
+            raise ModelError(f"could not load base weights {base} ({type(exc).__name__}: {exc}). Offline? Download "
+                             f"{base} on a machine with internet, copy it here and give its path",
+                             param="base") from None
         raise ModelError(f"{base} is not a YOLO model ({type(exc).__name__}: {exc})", param="base") from None
     if model.task != "segment":
         raise ModelError(f"base model {base} is a {model.task!r} model: training fine-tunes instance "
@@ -227,7 +228,7 @@ def train_model(engine: Engine, data_dir: Path, opts: TrainOptions, progress: Pr
     if run_root.exists() and any(run_root.iterdir()):
         raise TrainError(f"{run_root} exists and is not empty (left by an interrupted run?): remove it or choose "
                          "another name", param="name")
-    model = _load_base(YOLO, spec, opts.base)
+    model = _load_base(YOLO, spec, opts.base, base_path)
     if base_path is not None:
         base_version = _file_hash(base_path)
     else:

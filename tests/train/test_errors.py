@@ -65,12 +65,15 @@ def test_one_class_short_names_it_alone(corpus, train_store, base_weights):
     assert "tennis ball" not in str(info.value)
 
 
-def test_base_model_that_does_not_segment(corpus, base_weights):
+def test_base_model_that_does_not_segment(corpus, base_weights, tmp_path, monkeypatch):
     with pytest.raises(ModelError) as info:
         corpus.train(domain="sport", base="yolov8n.yaml", name="det")  # a detection network (random weights)
     assert "is a 'detect' model" in str(info.value) and info.value.param == "base"
     with pytest.raises(ModelError, match="not found"):
         corpus.train(domain="sport", base="/nowhere/best.pt", name="x")
+    monkeypatch.chdir(tmp_path)  # a release name ultralytics would fetch: offline here
+    with pytest.raises(ModelError, match=r"could not load base weights yolo11x-seg\.pt .*Offline\?"):
+        corpus.train(domain="sport", base="yolo11x-seg.pt", name="x")
 
 
 def test_not_a_checkpoint(corpus, tmp_path):
