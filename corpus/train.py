@@ -203,6 +203,12 @@ def _metrics(results: Any, ds: YoloExportSummary) -> dict[str, Any]:
 
 def train_model(engine: Engine, data_dir: Path, opts: TrainOptions, progress: Progress | None = None) -> TrainResult:
     """Export, fine-tune, (export to ONNX,) record; see the module docstring."""
+    from corpus.storage import is_url
+
+    if is_url(data_dir):
+        # ultralytics reads and writes plain files: the dataset and the run need a local folder.
+        raise TrainError(f"training needs a local data folder, not {data_dir}: run it where the images are on disk "
+                         "(or mounted)", param="data_dir")
     data_dir = Path(data_dir)
     if opts.epochs < 1 or opts.imgsz < 32 or opts.batch < 1 or opts.min_annotations < 1:
         raise TrainError("epochs, batch and min_annotations must be at least 1, imgsz at least 32")

@@ -115,8 +115,12 @@ def load_trained(engine: Engine, spec: str, data_dir: Path, domain: str | None =
     from annotators.base import AnnotatorError
     from annotators.trained import OntologyLabels, TrainedYoloSeg
 
+    from corpus.storage import is_url
+
     prefix, _, name = spec.partition(":")
     onnx = prefix == "trained-onnx"
+    if is_url(data_dir):
+        raise UsageError(f"trained models run from a local data folder, not {data_dir}", param="data_dir")
     with Session(engine) as s:
         try:
             rec = _get(s, name)
