@@ -148,3 +148,24 @@ def test_missing_yolo_extra_blocked_import_is_a_clear_error(train_store, tmp_pat
     out = " ".join((r.stdout + r.stderr).split())
     assert r.returncode == 1, out
     assert "training needs the `yolo` extra: pip install 'mic-corpus[yolo]'" in out and "Traceback" not in out
+
+
+def test_ultralytics_settings_live_under_the_data_folder(tmp_path):
+    # Without YOLO_CONFIG_DIR, training keeps ultralytics' settings in DATA/models/.ultralytics with its
+    # integrations and analytics off (a fresh process: ultralytics reads the variable once, on import).
+    import json
+    import os
+    from pathlib import Path
+
+    env = {k: v for k, v in os.environ.items() if k != "YOLO_CONFIG_DIR"}
+    env["PYTHONPATH"] = str(Path(__file__).parents[2])
+    env["HOME"] = str(tmp_path / "home")  # where ultralytics would otherwise write (~/.config/Ultralytics)
+    code = ("from pathlib import Path\nfrom corpus.train import import_ultralytics\n"
+            f"import_ultralytics(Path({str(tmp_path / 'data')!r}))\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=str(tmp_path), env=env)
+    assert r.returncode == 0, r.stderr
+    settings = tmp_path / "data" / "models" / ".ultralytics" / "Ultralytics" / "settings.json"
+    doc = json.loads(settings.read_text())
+    assert doc["sync"] is False and doc["mlflow"] is False and doc["raytune"] is False and doc["comet"] is False
+    assert not (tmp_path / "home").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]
