@@ -1,7 +1,7 @@
 """trained models: detectors fine-tuned on reviewed data, and the annotations each was trained on
 
 Revision ID: 0006_trained_models
-Revises: 0003_review_done
+Revises: 0002_harvest_integrity
 Create Date: 2026-11-30
 """
 from alembic import op
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 
 revision = '0006_trained_models'
-down_revision = '0003_review_done'
+down_revision = '0002_harvest_integrity'
 branch_labels = None
 depends_on = None
 
