@@ -72,7 +72,7 @@ JS_STRINGS = {
     "fallback": N_("no name in your language; English shown"),
     "draw_polygon_hint": N_("Click to add points; Enter or a click on the first point closes the polygon; Esc cancels."),
     "draw_box_hint": N_("Drag to draw a box; Esc cancels."),
-    "edit_hint": N_("Drag the vertices; Enter saves, Esc cancels."),
+    "edit_hint": N_("Drag the vertices; double-click adds a vertex on an edge or removes one; Enter saves, Esc cancels."),
     "select_first": N_("Select an instance first."),
     "too_few_points": N_("A polygon needs at least three points."),
     "accepted": N_("accepted"),

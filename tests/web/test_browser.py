@@ -184,6 +184,8 @@ def test_a_review_session_in_bulgarian(live, store, page, tmp_path):
     page.keyboard.press("e")
     page.wait_for_selector("#canvas circle.handle")
     drag(page, (280, 40), (304, 64))
+    page.mouse.dblclick(*to_screen(page, 160, 360))  # a new vertex on the bottom edge
+    page.mouse.dblclick(*to_screen(page, 40, 40))  # the top-left vertex goes
     with page.expect_response(lambda r: f"/api/annotations/{player}/edit" in r.url):
         page.keyboard.press("Enter")
 
@@ -205,9 +207,8 @@ def test_a_review_session_in_bulgarian(live, store, page, tmp_path):
     with Session(store.engine) as s:
         p = s.get(m.Annotation, player)
         assert p.status == "edited" and p.version == 3
-        seg = p.segmentation[0]
-        assert seg[0:2] == [40, 40] and seg[4:] == [280, 360, 40, 360]
-        assert seg[2] == pytest.approx(304, abs=1.5) and seg[3] == pytest.approx(64, abs=1.5)
+        # dragged (280, 40) -> (304, 64), added (160, 360) on the bottom edge, removed (40, 40)
+        assert p.segmentation[0] == pytest.approx([304, 64, 280, 360, 160, 360, 40, 360], abs=1.5)
         assert s.get(m.Annotation, ball).status == "rejected"
         r = s.get(m.Annotation, racket)
         assert (r.status, r.class_id) == ("edited", store.classes["ball"])

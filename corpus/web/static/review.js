@@ -363,6 +363,45 @@
     }
   });
 
+  // In edit mode: a double-click on a vertex removes it (a polygon keeps three), elsewhere it
+  // adds a vertex to the nearest edge, where the pointer is.
+  function nearestEdge(x, y) {
+    let best = null;
+    draft.forEach((p, pi) => {
+      const n = p.length / 2;
+      for (let i = 0; i < n; i++) {
+        const [ax, ay, bx, by] = [p[2 * i], p[2 * i + 1], p[(2 * i + 2) % p.length], p[(2 * i + 3) % p.length]];
+        const len2 = (bx - ax) ** 2 + (by - ay) ** 2 || 1;
+        const t = Math.max(0, Math.min(1, ((x - ax) * (bx - ax) + (y - ay) * (by - ay)) / len2));
+        const d = Math.hypot(x - (ax + t * (bx - ax)), y - (ay + t * (by - ay)));
+        if (!best || d < best.d) best = { d, p: pi, after: i };
+      }
+    });
+    return best;
+  }
+
+  svg.addEventListener("dblclick", (e) => {
+    if (mode !== "edit" || !draft) return;
+    // by position, not by event target: a dragged handle's pointer capture retargets the clicks
+    const [x, y] = toImage(e);
+    let hit = null;
+    draft.forEach((p, pi) => {
+      for (let vi = 0; vi < p.length / 2; vi++) {
+        if (Math.hypot(p[2 * vi] - x, p[2 * vi + 1] - y) * scale() <= 8) hit = { p: pi, v: vi };
+      }
+    });
+    if (hit) {
+      const p = draft[hit.p];
+      if (p.length > 6) p.splice(2 * hit.v, 2);
+      else say(T.too_few_points, "error");
+    } else {
+      const edge = nearestEdge(x, y);
+      if (edge) draft[edge.p].splice(2 * edge.after + 2, 0, x, y);
+    }
+    renderCanvas();
+    e.preventDefault();
+  });
+
   svg.addEventListener("pointerup", () => {
     if (mode === "edit") dragging = null;
     if (mode === "box" && draft) {
