@@ -183,6 +183,9 @@ def test_a_review_session_in_bulgarian(live, store, page, tmp_path):
     page.locator(f"#instances li[data-id='{player}']").click()
     page.keyboard.press("e")
     page.wait_for_selector("#canvas circle.handle")
+    page.mouse.move(*to_screen(page, 160, 160))
+    page.mouse.wheel(0, -100)  # zoom in around (160, 160): image coordinates stay exact
+    page.wait_for_function("() => document.getElementById('canvas').getAttribute('viewBox') !== '0 0 640 480'")
     drag(page, (280, 40), (304, 64))
     page.mouse.dblclick(*to_screen(page, 160, 360))  # a new vertex on the bottom edge
     page.mouse.dblclick(*to_screen(page, 40, 40))  # the top-left vertex goes
@@ -190,6 +193,8 @@ def test_a_review_session_in_bulgarian(live, store, page, tmp_path):
         page.keyboard.press("Enter")
 
     # draw a polygon (P): three clicks, Enter, then its class in the picker
+    page.keyboard.press("0")  # the whole image again
+    assert page.get_attribute("#canvas", "viewBox") == "0 0 640 480"
     page.keyboard.press("p")
     for x, y in ((480, 320), (600, 320), (600, 440)):
         click_at(page, x, y)

@@ -441,11 +441,57 @@
       a: () => decide("accept"), x: () => decide("reject"), l: relabel, e: startEdit,
       p: () => setMode("polygon", []), b: () => setMode("box"), d: done, u: undo,
       j: () => step(1), k: () => step(-1),
+      "+": () => zoom(1.25), "=": () => zoom(1.25), "-": () => zoom(0.8), 0: () => setView({ x: 0, y: 0, w: img.width }),
       ArrowRight: () => { if (nav.next) location.href = nav.next; },
       ArrowLeft: () => { if (nav.prev) location.href = nav.prev; },
     };
     if (actions[key]) { actions[key](); e.preventDefault(); }
   });
+
+  // Zoom: the wheel (or + and -) zooms around the pointer by narrowing the SVG's viewBox, 0
+  // shows the whole image again; with the image zoomed, drag with the middle button (or with
+  // Shift held) to pan. Coordinates stay image pixels throughout (getScreenCTM follows).
+  let vb = { x: 0, y: 0, w: img.width, h: img.height };
+  let panning = null;
+
+  function setView(v) {
+    const w = Math.min(img.width, Math.max(img.width / 40, v.w));
+    const h = w * img.height / img.width;
+    vb = { x: Math.min(Math.max(0, v.x), img.width - w), y: Math.min(Math.max(0, v.y), img.height - h), w, h };
+    svg.setAttribute("viewBox", `${vb.x} ${vb.y} ${vb.w} ${vb.h}`);
+    renderCanvas();
+  }
+
+  function zoom(factor, cx, cy) {
+    const x = cx === undefined ? vb.x + vb.w / 2 : cx;
+    const y = cy === undefined ? vb.y + vb.h / 2 : cy;
+    const w = vb.w / factor;
+    const h = w * img.height / img.width;
+    setView({ x: x - (x - vb.x) * (w / vb.w), y: y - (y - vb.y) * (h / vb.h), w });
+  }
+
+  svg.addEventListener("wheel", (e) => {
+    const [x, y] = toImage(e);
+    zoom(e.deltaY < 0 ? 1.25 : 0.8, x, y);
+    e.preventDefault();
+  }, { passive: false });
+
+  svg.addEventListener("pointerdown", (e) => {
+    if (e.button === 1 || (e.shiftKey && mode === "view")) {
+      panning = { sx: e.clientX, sy: e.clientY, vx: vb.x, vy: vb.y, k: vb.w / svg.getBoundingClientRect().width };
+      svg.setPointerCapture(e.pointerId);
+      e.stopImmediatePropagation();
+      e.preventDefault();
+    }
+  }, true);
+  svg.addEventListener("pointermove", (e) => {
+    if (!panning) return;
+    setView({ x: panning.vx - (e.clientX - panning.sx) * panning.k, y: panning.vy - (e.clientY - panning.sy) * panning.k, w: vb.w });
+    e.stopImmediatePropagation();
+  }, true);
+  svg.addEventListener("pointerup", (e) => {
+    if (panning) { panning = null; e.stopImmediatePropagation(); }
+  }, true);
 
   window.addEventListener("resize", renderCanvas);
   showDone();
