@@ -99,18 +99,26 @@ def _sync_labels(session: Session, dom: DomainOntology, ids: dict[str, int], res
                 continue
             key = (ids[c.synset], lang)
             wanted.add(key)
-            lemmas = list(label.lemmas)
+            want = {
+                "lemmas": list(label.lemmas), "definition": label.definition, "source": label.source,
+                "name": label.key, "provenance": [p.to_dict() for p in label.provenance],
+            }
             row = current.get(key)
             if row is None:
-                session.add(Label(class_id=key[0], lang=lang, lemmas=lemmas, definition=label.definition, source=label.source))
+                session.add(Label(class_id=key[0], lang=lang, **want))
                 res.labels_written += 1
-            elif (list(row.lemmas or []), row.definition, row.source) != (lemmas, label.definition, label.source):
-                row.lemmas, row.definition, row.source = lemmas, label.definition, label.source
+            elif any(_norm(getattr(row, k)) != v for k, v in want.items()):
+                for k, v in want.items():
+                    setattr(row, k, v)
                 res.labels_written += 1
     for key, row in current.items():
         if key not in wanted:
             session.delete(row)
             res.labels_removed += 1
+
+
+def _norm(value):
+    return list(value) if isinstance(value, (list, tuple)) else value
 
 
 def _sync_relations(session: Session, dom: DomainOntology, ids: dict[str, int], res: LoadResult) -> None:

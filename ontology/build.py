@@ -26,7 +26,7 @@ from functools import lru_cache
 from typing import Any, Iterable
 
 from ontology import wordnet as W
-from ontology.labels import Overrides, build_labels
+from ontology.labels import ClassInfo, Lexica, NameReport, Overrides, build_labels, ili_of
 from ontology.languages import LANGUAGES
 from ontology.model import DomainOntology, OntologyClassData
 from ontology.registry import CategoryRegistry
@@ -56,6 +56,7 @@ class BuildReport:
     resolved: dict[str, tuple[str, str]] = field(default_factory=dict)  # candidate -> (object, how)
     unresolved: list[str] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
+    names: NameReport = field(default_factory=NameReport)
 
 
 # --- WordNet helpers (cached by synset name: the build asks the same questions many times) ----
@@ -108,7 +109,9 @@ def canonical_spec(spec: DomainSpec) -> DomainSpec:
         spec,
         roots=c(spec.roots), include=c(spec.include), exclude=c(spec.exclude),
         objects={_ss(k).name(): _ss(v).name() for k, v in spec.objects.items()},
-        attributes={_ss(k).name(): c(v) for k, v in spec.attributes.items()},
+        attributes={(k if k in spec.custom else _ss(k).name()): c(v) for k, v in spec.attributes.items()},
+        custom={k: replace(v, parent=_ss(v.parent).name(), activity=_ss(v.activity).name() if v.activity else None)
+                for k, v in spec.custom.items()},
         exclude_attributes=c(spec.exclude_attributes), stop=c(spec.stop), too_general=c(spec.too_general),
     )
 
@@ -182,7 +185,8 @@ def parent_classes(dominant: Iterable[str], spec: DomainSpec) -> dict[str, tuple
         cur = todo.pop()
         if cur in direct:
             continue
-        ups = () if cur in stop else tuple(h for h in _hypernyms(cur) if h not in too_general)
+        hyper = [spec.custom[cur].parent] if cur in spec.custom else _hypernyms(cur)
+        ups = () if cur in stop else tuple(h for h in hyper if h not in too_general)
         direct[cur] = ups
         todo.extend(h for h in ups if h not in direct)
     return direct
@@ -226,6 +230,8 @@ def _gloss_equipment(name: str) -> set[str]:
 
 def attribute_candidates(dominant: str, origin: str | None, spec: DomainSpec) -> dict[str, str]:
     """Attribute synset -> the relation it came from, for one dominant class."""
+    if dominant in spec.custom:  # no WordNet relations to follow: the spec's list only
+        return {n: "spec" for n in spec.attributes.get(dominant, ())}
     found: dict[str, str] = {}
 
     def add(names: Iterable[str], how: str) -> None:
@@ -290,6 +296,8 @@ def derive(spec: DomainSpec) -> tuple[dict[str, dict[str, Any]], BuildReport]:
             dominant[obj] = origin
         elif origin is None:
             dominant[obj] = None
+    for cid, cc in sorted(spec.custom.items()):
+        dominant[cid] = cc.activity
 
     # An [attributes] key that is neither a dominant class nor its activity would be ignored
     # silently (a root such as policeman.n.01 is a parent class, not a dominant one).
@@ -311,32 +319,46 @@ def derive(spec: DomainSpec) -> tuple[dict[str, dict[str, Any]], BuildReport]:
             entry = classes.setdefault(att, {"kind": "attribute", "origin_synset": None, "attribute_of": set()})
             entry["attribute_of"].add(syn)
     for syn, entry in classes.items():
-        entry["parents"] = tuple(p for p in parents.get(syn, _hypernyms(syn)) if p in classes and p != syn)
+        ups = parents[syn] if syn in parents else _hypernyms(syn)
+        entry["parents"] = tuple(p for p in ups if p in classes and p != syn)
         entry["attribute_of"] = tuple(sorted(entry["attribute_of"]))
-        entry["hypernym_closure"] = closure(syn)
-        entry["name"] = english_name(syn)
+        cc = spec.custom.get(syn)
+        entry["custom"] = cc is not None
+        entry["hypernym_closure"] = tuple(sorted({cc.parent, *closure(cc.parent)})) if cc else closure(syn)
+        entry["name"] = cc.name if cc else english_name(syn)
     report.counts = {k: sum(1 for e in classes.values() if e["kind"] == k) for k in KIND_RANK}
     return classes, report
 
 
 def build_domain(
-    spec: DomainSpec, registry: CategoryRegistry, overrides: Overrides | None = None
+    spec: DomainSpec, registry: CategoryRegistry, overrides: Overrides | None = None, lex: Lexica | None = None,
 ) -> tuple[DomainOntology, BuildReport]:
     classes, report = derive(spec)
+    spec = canonical_spec(spec)
     order = sorted(classes, key=lambda s: (KIND_RANK[classes[s]["kind"]], s))
     registry.assign(order)
-    labels, sources = build_labels(order, overrides or Overrides())
+    lex = lex or Lexica(overrides=overrides or Overrides())
+    lex = replace(lex, custom=spec.custom)
+    info = {
+        s: ClassInfo(s, classes[s]["kind"], classes[s]["parents"], classes[s]["attribute_of"],
+                     classes[s]["origin_synset"], W.PERSON in classes[s]["hypernym_closure"] or s == W.PERSON)
+        for s in order
+    }
+    labels, sources, report.names = build_labels(order, lex.overrides, lex, info, KIND_RANK)
     out = [
         OntologyClassData(
             synset=s,
             kind=classes[s]["kind"],
-            name=classes[s]["name"],
+            # the English name unique in the domain: "swimmer" and "swimmer (traveler)"
+            name=labels[s]["en"].key or classes[s]["name"],
             origin_synset=classes[s]["origin_synset"],
             parents=classes[s]["parents"],
             attribute_of=classes[s]["attribute_of"],
             hypernym_closure=classes[s]["hypernym_closure"],
             category_id=registry.ids[s],
             labels=labels[s],
+            ili=None if classes[s]["custom"] else ili_of(s, lex),
+            custom=classes[s]["custom"],
         )
         for s in order
     ]

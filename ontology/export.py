@@ -1,8 +1,11 @@
 """Export built domains as JSON, CSV (one row per class and language) or SKOS (Turtle).
 
 SKOS is what thesaurus tools expect: one ``skos:Concept`` per class with a ``skos:prefLabel``
-per language (the first lemma) and the other lemmas as ``skos:altLabel``, ``skos:broader`` for
-parent classes and ``skos:related`` between an attribute and its dominant class.
+per language (the class's unique name) and the lemmas as ``skos:altLabel``, ``skos:broader`` for
+parent classes and ``skos:related`` between an attribute and its dominant class. Every lemma is
+also a SKOS-XL label (``skosxl:altLabel``) that carries its provenance: ``dct:source``,
+``dct:license``, the method (``mic:method``) and ``mic:shareAlike``. Activity lemmas (queries,
+not names) are SKOS-XL hidden labels.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ FORMATS = ("json", "csv", "skos")
 BASE_IRI = "https://w3id.org/mic-corpus/ontology/"
 CSV_COLUMNS = (
     "domain", "synset", "kind", "name", "category_id", "origin_synset", "parents", "attribute_of",
-    "lang", "lemmas", "definition", "source",
+    "lang", "lemmas", "definition", "source", "name", "lemma_sources",
 )
 
 
@@ -56,6 +59,9 @@ def to_csv(domains: list[DomainOntology], langs: tuple[str, ...]) -> str:
                     ";".join(c.parents), ";".join(c.attribute_of), lang,
                     "|".join(label.lemmas) if label else "", (label.definition or "") if label else "",
                     label.source if label else "",
+                    (label.key or "") if label else "",
+                    "|".join(f"{p.source};{p.method};{p.license};{'sa' if p.share_alike else ''}"
+                             for p in label.provenance) if label else "",
                 ])
     return buf.getvalue()
 
@@ -69,10 +75,21 @@ def _lit(text: str, lang: str | None = None) -> str:
     return f'"{esc}"@{lang}' if lang else f'"{esc}"'
 
 
+def _xl_label(lemma: str, lang: str, p) -> str:
+    pred = "skosxl:hiddenLabel" if p is not None and p.method == "activity" else "skosxl:altLabel"
+    parts = ["a skosxl:Label", f"skosxl:literalForm {_lit(lemma, lang)}"]
+    if p is not None:
+        parts += [f"dct:source {_lit(p.source)}", f"mic:method {_lit(p.method)}",
+                  f"dct:license {_lit(p.license)}", f"mic:shareAlike {'true' if p.share_alike else 'false'}"]
+    return f"{pred} [ " + " ; ".join(parts) + " ]"
+
+
 def to_skos(domains: list[DomainOntology], langs: tuple[str, ...]) -> str:
     out = [
         "@prefix skos: <http://www.w3.org/2004/02/skos/core#> .",
         "@prefix dct: <http://purl.org/dc/terms/> .",
+        "@prefix skosxl: <http://www.w3.org/2008/05/skos-xl#> .",
+        f"@prefix mic: <{BASE_IRI}vocab#> .",
         "",
     ]
     for dom in domains:
@@ -98,8 +115,11 @@ def to_skos(domains: list[DomainOntology], langs: tuple[str, ...]) -> str:
                 label = c.labels.get(lang)
                 if not label or not label.lemmas:
                     continue
-                props.append(f"skos:prefLabel {_lit(label.lemmas[0], lang)}")
-                props += [f"skos:altLabel {_lit(l, lang)}" for l in label.lemmas[1:]]
+                if label.key:
+                    props.append(f"skos:prefLabel {_lit(label.key, lang)}")
+                    props += [f"skos:altLabel {_lit(l, lang)}" for l in label.names if l != label.key]
+                for lemma, p in label.lemma_sources():
+                    props.append(_xl_label(lemma, lang, p))
                 if label.definition:
                     props.append(f"skos:definition {_lit(label.definition, lang)}")
             parents = [p for p in c.parents if p in in_domain]

@@ -11,17 +11,65 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Optional
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READABLE_FORMATS = (1, 2)  # format 1 had one source per label and no per-lemma provenance
 KINDS = ("dominant", "parent", "attribute")
+
+# How a lemma was found, best first: the order lemmas of a label are ranked in. "activity" lemmas
+# name the activity a class was resolved from (skiing for skier): good queries, not names.
+METHODS = ("wordnet", "human", "wikidata", "wiktionary", "cldr", "dictionary", "activity")
+METHOD_RANK = {m: i for i, m in enumerate(METHODS)}
+# A lemma found by these methods alone may be dropped when it names another class.
+WEAK_METHODS = ("wiktionary", "cldr", "dictionary")
+
+
+@dataclass(frozen=True)
+class LemmaSource:
+    """Where one lemma came from: ``source`` names the resource ("omw:bul", "galnet:3.0.29",
+    "wikidata:Q847", "freedict:eng-bul", "override:<who>", "activity:skiing.n.01")."""
+
+    source: str
+    method: str  # one of METHODS
+    license: str
+    share_alike: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"source": self.source, "method": self.method, "license": self.license, "share_alike": self.share_alike}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "LemmaSource":
+        method = d.get("method", "wordnet")
+        if method not in METHOD_RANK:
+            raise ValueError(f"unknown lemma method {method!r} (known: {', '.join(METHODS)})")
+        return cls(str(d.get("source", "")), method, str(d.get("license", "")), bool(d.get("share_alike", False)))
 
 
 @dataclass(frozen=True)
 class LabelData:
-    """The names of a class in one language and where they came from."""
+    """The names of a class in one language and where each came from, best first."""
 
     lemmas: tuple[str, ...]
     definition: Optional[str]
-    source: str  # "wordnet:pwn-3.0", "omw:bul", "extended_omw:wikt", "override:<who>", "" when none
+    source: str  # source of the first lemma: "wordnet:pwn-3.0", "omw:bul", ..., "" when none
+    provenance: tuple[LemmaSource, ...] = ()  # one per lemma, same order
+    name: Optional[str] = None  # the name unique within the domain in this language (a key)
+
+    def lemma_sources(self) -> list[tuple[str, Optional[LemmaSource]]]:
+        prov = list(self.provenance) + [None] * (len(self.lemmas) - len(self.provenance))
+        return list(zip(self.lemmas, prov))
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The lemmas that name the class (activity fallbacks are queries, not names)."""
+        return tuple(l for l, p in self.lemma_sources() if p is None or p.method != "activity")
+
+    @property
+    def key(self) -> Optional[str]:
+        """The unique name where names act as keys (categories, pickers); None without names."""
+        if self.name:
+            return self.name
+        names = self.names
+        return names[0] if names else None
 
 
 @dataclass(frozen=True)
@@ -35,6 +83,8 @@ class OntologyClassData:
     hypernym_closure: tuple[str, ...]  # every WordNet hypernym up to entity.n.01, sorted
     category_id: int  # stable COCO category id (ontology/data/category_ids.json)
     labels: dict[str, LabelData] = field(default_factory=dict)  # ISO 639-1 -> label
+    ili: Optional[str] = None  # Interlingual Index id ("i93599"); None for custom classes
+    custom: bool = False  # declared by the spec where WordNet has no synset ("mic:handball_player")
 
     def lemmas(self, lang: str) -> tuple[str, ...]:
         label = self.labels.get(lang)
@@ -94,11 +144,25 @@ def class_to_dict(c: OntologyClassData) -> dict[str, Any]:
         "attribute_of": list(c.attribute_of),
         "hypernym_closure": list(c.hypernym_closure),
         "category_id": c.category_id,
-        "labels": {
-            lang: {"lemmas": list(l.lemmas), "definition": l.definition, "source": l.source}
-            for lang, l in c.labels.items()
-        },
+        "labels": {lang: label_to_dict(l) for lang, l in c.labels.items()},
+        "ili": c.ili,
+        "custom": c.custom,
     }
+
+
+def label_to_dict(l: LabelData) -> dict[str, Any]:
+    return {
+        "lemmas": list(l.lemmas), "definition": l.definition, "source": l.source, "name": l.name,
+        "provenance": [p.to_dict() for p in l.provenance],
+    }
+
+
+def label_from_dict(l: dict[str, Any]) -> LabelData:
+    lemmas = tuple(l.get("lemmas", ()))
+    prov = tuple(LemmaSource.from_dict(p) for p in l.get("provenance", ()))
+    if prov and len(prov) != len(lemmas):
+        raise ValueError(f"label {lemmas!r}: {len(prov)} provenance entries for {len(lemmas)} lemmas")
+    return LabelData(lemmas, l.get("definition"), l.get("source", ""), prov, l.get("name"))
 
 
 def class_from_dict(d: dict[str, Any]) -> OntologyClassData:
@@ -111,10 +175,9 @@ def class_from_dict(d: dict[str, Any]) -> OntologyClassData:
         attribute_of=tuple(d.get("attribute_of", ())),
         hypernym_closure=tuple(d.get("hypernym_closure", ())),
         category_id=int(d["category_id"]),
-        labels={
-            lang: LabelData(tuple(l.get("lemmas", ())), l.get("definition"), l.get("source", ""))
-            for lang, l in d.get("labels", {}).items()
-        },
+        labels={lang: label_from_dict(l) for lang, l in d.get("labels", {}).items()},
+        ili=d.get("ili"),
+        custom=bool(d.get("custom", False)),
     )
 
 
@@ -145,8 +208,9 @@ def domain_to_doc(dom: DomainOntology, extra: dict[str, Any] | None = None) -> d
 
 
 def domain_from_doc(doc: dict[str, Any]) -> DomainOntology:
-    if doc.get("format") != FORMAT_VERSION:
-        raise ValueError(f"unsupported ontology data format {doc.get('format')!r} (expected {FORMAT_VERSION})")
+    if doc.get("format") not in READABLE_FORMATS:
+        raise ValueError(f"unsupported ontology data format {doc.get('format')!r} "
+                         f"(readable: {', '.join(map(str, READABLE_FORMATS))})")
     return DomainOntology(
         name=doc["domain"],
         description=doc.get("description", ""),

@@ -8,9 +8,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from corpus.errors import NotFoundError, UsageError
+import json
+import os
+
+from corpus.errors import InputError, NotFoundError, UsageError
 from ontology.build import BuildReport, build_domain
-from ontology.labels import Overrides
+from ontology.labels import Lexica, Overrides
 from ontology.languages import LANGUAGE_NAMES, LANGUAGES, SOURCE_CHAINS
 from ontology.model import DomainOntology, domain_from_doc, domain_to_doc, dumps
 from ontology.registry import CategoryRegistry
@@ -33,7 +36,13 @@ def build_all(
     overrides_dir: Path = PKG_DIR / "overrides",
     only: list[str] | None = None,
     progress: Callable[[str], None] | None = None,
+    lexicons: Path | None = None,
+    freedict: Path | None = None,
+    enrichment_dir: Path | None = None,
 ) -> list[BuildResult]:
+    """Build the domains. ``lexicons`` (default $CORPUS_LEXICONS) holds CILI and Galnet,
+    ``freedict`` (default $CORPUS_FREEDICT) the FreeDict dictd files; ``enrichment_dir`` (default
+    ``<overrides_dir>/../enrichment``) the Wikidata labels ``corpus ontology enrich`` fetched."""
     specs = load_specs(domains_dir)
     if not specs:
         raise NotFoundError(f"no domain specs (*.toml) in {domains_dir}; add one with ontology add-domain")
@@ -48,12 +57,12 @@ def build_all(
     data_dir = Path(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
     registry = CategoryRegistry.load(data_dir / "category_ids.json")
-    overrides = Overrides.load_dir(overrides_dir)
+    lex = make_lexica(overrides_dir, lexicons, freedict, enrichment_dir)
     results = []
     for spec in specs:
         if progress:
             progress(spec.name)
-        results.append(_build_one(spec, registry, overrides, data_dir))
+        results.append(_build_one(spec, registry, lex, data_dir))
     registry.save(data_dir / "category_ids.json")
     write_attribution(data_dir)
     import ontology
@@ -68,6 +77,8 @@ def check_built(
     overrides_dir: Path = PKG_DIR / "overrides",
     only: list[str] | None = None,
     progress: Callable[[str], None] | None = None,
+    lexicons: Path | None = None,
+    freedict: Path | None = None,
 ) -> list[str]:
     """What a build would change in ``data_dir``, without touching it: the names of the stale
     domains, plus ``category_ids.json`` when the id registry would change. Empty: up to date.
@@ -82,7 +93,8 @@ def check_built(
         copy = Path(tmp) / "data"
         if data_dir.is_dir():
             shutil.copytree(data_dir, copy)
-        results = build_all(domains_dir, copy, overrides_dir, only, progress=progress)
+        results = build_all(domains_dir, copy, overrides_dir, only, progress=progress,
+                            lexicons=lexicons, freedict=freedict)
         stale = [r.domain.name for r in results if r.changed]
         registry = "category_ids.json"
         before = (data_dir / registry).read_bytes() if (data_dir / registry).is_file() else b""
@@ -135,14 +147,53 @@ def add_domain(
     return NewDomain(path, build_all(domains_dir, data_dir, overrides_dir, [name], progress=progress))
 
 
-def _build_one(spec: DomainSpec, registry: CategoryRegistry, overrides: Overrides, data_dir: Path) -> BuildResult:
-    dom, report = build_domain(spec, registry, overrides)
+def make_lexica(overrides_dir: Path, lexicons: Path | None = None, freedict: Path | None = None,
+                enrichment_dir: Path | None = None) -> Lexica:
+    from ontology.lexicons import LexiconError, lexicons_dir
+
+    lex_dir = lexicons_dir(lexicons)
+    fd = freedict if freedict is not None else os.environ.get("CORPUS_FREEDICT") or None
+    if fd is not None and not Path(fd).is_dir():
+        raise LexiconError(f"FreeDict folder {fd} does not exist")
+    enrichment_dir = Path(enrichment_dir) if enrichment_dir else Path(overrides_dir).parent / "enrichment"
+    return Lexica(Overrides.load_dir(overrides_dir), lex_dir, Path(fd) if fd else None,
+                  load_wikidata(enrichment_dir / "wikidata.json"))
+
+
+def load_wikidata(path: Path) -> dict:
+    """The synset -> {qid, labels} table `corpus ontology enrich --from wikidata` wrote."""
+    if not path.is_file():
+        return {}
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        items = doc["items"]
+        if not isinstance(items, dict):
+            raise TypeError("items is not an object")
+    except (ValueError, KeyError, TypeError) as exc:
+        raise InputError(f"{path} is not a Wikidata enrichment file ({exc}); rerun `corpus ontology enrich --from wikidata`") from None
+    return items
+
+
+def _inputs(lex: Lexica) -> dict:
+    """What besides WordNet the build read: a rebuild needs the same to give the same bytes."""
+    gal = lex.galnet()
+    return {
+        "galnet": gal.version if gal else None,
+        "freedict": sorted(d.name for d in lex.dicts()),
+        "wikidata_items": len(lex.wikidata),
+    }
+
+
+def _build_one(spec: DomainSpec, registry: CategoryRegistry, lex: Lexica, data_dir: Path) -> BuildResult:
+    dom, report = build_domain(spec, registry, lex.overrides, lex)
     doc = domain_to_doc(dom, {
         "license_notice": (
-            "Labels come from the wordnets and lists named under 'sources' (per language), each under "
-            "its own license; entries marked share_alike require derived works to be shared alike. "
-            "See ATTRIBUTION.md."
+            "Labels come from the wordnets, dictionaries and lists named under 'sources' (per language), "
+            "each under its own license, and every lemma records its own source, method, license and "
+            "share-alike flag under 'provenance'; share-alike lemmas require derived works to be shared "
+            "alike. See ATTRIBUTION.md."
         ),
+        "inputs": _inputs(lex),
     })
     text = dumps(doc)
     path = data_dir / f"{spec.name}.json"
@@ -175,13 +226,31 @@ def attribution_text() -> str:
                 f"| {lang} | {LANGUAGE_NAMES[lang]} | `{src.source}` (`{src.nltk_lang}`) | {src.resource} | "
                 f"{src.license} | {'yes' if src.share_alike else 'no'} | {src.url} |"
             )
+    from ontology.lexicons import CILI, GALNET
+
     lines += [
+        f"| gl | Galician | `galnet:<version>` | {GALNET.resource} | {GALNET.license} | no | {GALNET.url} |",
+        "| bg fi pl el | (several) | `freedict:<pair>` (e.g. `freedict:eng-bul`) | FreeDict dictionaries made by "
+        "WikDict from Wiktionary (Debian `dict-freedict-*`); English lemmas with a single noun sense only, "
+        "`method=dictionary` | CC BY-SA 3.0 (GPL dictionaries are refused by the build) | yes | https://freedict.org/ |",
+        "| all | (all) | `wikidata:Q…` | Wikidata labels and aliases (`corpus ontology enrich --from wikidata`) "
+        "| CC0 1.0 | no | https://www.wikidata.org/ |",
+        "",
+        "Every lemma records its own `provenance` (source, method, license, share_alike); lemmas are",
+        "ranked best first by method: wordnet, human, wikidata, wiktionary, cldr, dictionary, and",
+        "`activity` last (the lemmas of the activity a class was resolved from, used as search queries",
+        "where a language has no name; they are not names).",
+        "",
+        f"Synsets are mapped to Galnet and Wikidata through the {CILI.resource} (CILI, {CILI.license},",
+        f"{CILI.url}).",
         "",
         "Human overrides (`ontology/overrides/*.toml`) carry `override:<provider>` as their source.",
         "",
         "Citations: Open Multilingual Wordnet (Bond & Paik 2012; Bond & Foster 2013), extended OMW",
         "(Bond & Foster 2013, Wiktionary and CLDR data), and the individual wordnets' citation.bib",
         "files shipped with nltk's omw data.",
+        f"{GALNET.citation}. {CILI.citation}. FreeDict: https://freedict.org/ and WikDict",
+        "(https://www.wikdict.com/), from Wiktionary via DBnary.",
         "",
     ]
     return "\n".join(lines)

@@ -8,7 +8,9 @@ from rich.tree import Tree
 
 from ontology.labels import coverage
 from ontology.languages import LANGUAGE_NAMES, LANGUAGES, has_wordnet
-from ontology.model import DomainOntology, OntologyClassData
+from ontology.model import METHOD_RANK, METHODS, DomainOntology, OntologyClassData
+
+SOURCE_COLUMNS = METHODS  # wordnet, human, wikidata, wiktionary, cldr, dictionary, activity
 
 
 def _node(c: OntologyClassData, lang: str) -> Text:
@@ -66,31 +68,81 @@ def domain_tree(dom: DomainOntology, lang: str = "en", attributes: bool = True) 
     return tree
 
 
-def coverage_rows(doms: list[DomainOntology]) -> list[tuple[str, list[float], float]]:
+def _classes(d: DomainOntology, dominant: bool = False) -> list[OntologyClassData]:
+    return d.dominant if dominant else d.classes
+
+
+def coverage_rows(doms: list[DomainOntology], dominant: bool = False) -> list[tuple[str, list[float], float]]:
     """(lang, share per domain, share over all classes of all domains) per language."""
-    per = [coverage(d.classes) for d in doms]
-    allc = coverage([c for d in doms for c in d.classes])
+    per = [coverage(_classes(d, dominant)) for d in doms]
+    allc = coverage([c for d in doms for c in _classes(d, dominant)])
     return [(lang, [p[lang] for p in per], allc[lang]) for lang in LANGUAGES]
 
 
-def coverage_table(doms: list[DomainOntology]) -> Table:
-    t = Table(title="share of classes with at least one lemma")
+def coverage_table(doms: list[DomainOntology], dominant: bool = False) -> Table:
+    t = Table(title=f"share of {'dominant ' if dominant else ''}classes with at least one name")
     t.add_column("lang")
     t.add_column("wordnet")
     for d in doms:
-        t.add_column(f"{d.name} ({len(d.classes)})", justify="right")
+        t.add_column(f"{d.name} ({len(_classes(d, dominant))})", justify="right")
     t.add_column("all", justify="right")
-    for lang, shares, total in coverage_rows(doms):
+    for lang, shares, total in coverage_rows(doms, dominant):
         t.add_row(f"{lang} {LANGUAGE_NAMES[lang]}", "yes" if has_wordnet(lang) else "no",
                   *(f"{s * 100:.1f} %" for s in shares), f"{total * 100:.1f} %")
     return t
 
 
-def coverage_markdown(doms: list[DomainOntology]) -> str:
-    head = ["lang", "own wordnet"] + [f"{d.name} ({len(d.classes)})" for d in doms] + ["all"]
+def coverage_markdown(doms: list[DomainOntology], dominant: bool = False) -> str:
+    head = ["lang", "own wordnet"] + [f"{d.name} ({len(_classes(d, dominant))})" for d in doms] + ["all"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for lang, shares, total in coverage_rows(doms):
+    for lang, shares, total in coverage_rows(doms, dominant):
         cells = [f"{lang} ({LANGUAGE_NAMES[lang]})", "yes" if has_wordnet(lang) else "no"]
         cells += [f"{s * 100:.1f} %" for s in shares] + [f"{total * 100:.1f} %"]
         lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def source_rows(doms: list[DomainOntology], dominant: bool = False) -> list[tuple[str, dict[str, float], float]]:
+    """Per language: the share of classes whose best name comes from each method, and the share
+    that only the activity fallback gives a query for."""
+    classes = [c for d in doms for c in _classes(d, dominant)]
+    n = len(classes) or 1
+    rows = []
+    for lang in LANGUAGES:
+        share = {m: 0.0 for m in SOURCE_COLUMNS}
+        for c in classes:
+            best = best_method(c, lang)
+            if best:
+                share[best] += 1 / n
+        rows.append((lang, share, sum(v for k, v in share.items() if k != "activity")))
+    return rows
+
+
+def best_method(c: OntologyClassData, lang: str) -> str | None:
+    label = c.labels.get(lang)
+    if not label or not label.lemmas:
+        return None
+    methods = [p.method for _, p in label.lemma_sources() if p is not None]
+    if not methods:
+        return "wordnet"  # format-1 data: one source per label, wordnet chains
+    named = [m for m in methods if m != "activity"]
+    return min(named, key=METHOD_RANK.__getitem__) if named else "activity"
+
+
+def source_table(doms: list[DomainOntology], dominant: bool = False) -> Table:
+    t = Table(title=f"share of {'dominant ' if dominant else ''}classes by the best source of their name")
+    t.add_column("lang")
+    for m in SOURCE_COLUMNS:
+        t.add_column(m, justify="right")
+    t.add_column("named", justify="right")
+    for lang, share, named in source_rows(doms, dominant):
+        t.add_row(lang, *(f"{share[m] * 100:.1f} %" for m in SOURCE_COLUMNS), f"{named * 100:.1f} %")
+    return t
+
+
+def source_markdown(doms: list[DomainOntology], dominant: bool = False) -> str:
+    head = ["lang", *SOURCE_COLUMNS, "named"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for lang, share, named in source_rows(doms, dominant):
+        lines.append("| " + " | ".join([lang, *(f"{share[m] * 100:.1f}" for m in SOURCE_COLUMNS), f"{named * 100:.1f}"]) + " |")
     return "\n".join(lines)

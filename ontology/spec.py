@@ -18,6 +18,17 @@ where WordNet alone goes wrong::
     "tennis_player.n.01" = ["tennis_ball.n.01"]
 
     exclude_attributes = ["court.n.04"]           # (top-level key, before any table)
+
+    [custom."mic:handball_player"]                # a class WordNet 3.0 lacks (see below)
+    name = "handball player"
+    parent = "athlete.n.01"                       # its WordNet parent
+    activity = "handball.n.02"                    # optional: the activity it was resolved from
+    lemmas = ["handball player"]                  # optional English lemmas (default: [name])
+    definition = "an athlete who plays team handball"
+
+Custom class ids are ``mic:<identifier>``: WordNet 3.0 synset names never contain a colon, so a
+custom id can never collide with a WordNet one. Names in other languages come from override files
+or Wikidata (``corpus ontology enrich``), like any other class.
 """
 
 from __future__ import annotations
@@ -29,7 +40,9 @@ from pathlib import Path
 
 from corpus.errors import InputError
 
-SYNSET_RE = re.compile(r"^[^\s.][^\s]*\.[nvasr]\.\d\d$")
+SYNSET_RE = re.compile(r"^[^\s.:][^\s:]*\.[nvasr]\.\d\d$")
+CUSTOM_RE = re.compile(r"^mic:[a-z][a-z0-9_]{0,62}$")
+CUSTOM_KEYS = {"name", "parent", "activity", "lemmas", "definition"}
 NAME_RE = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
 
 # Parent chains never go above these: they are too general to annotate (object, artifact) or
@@ -49,6 +62,19 @@ class SpecError(InputError):
 
 
 @dataclass(frozen=True)
+class CustomClass:
+    """A dominant class WordNet 3.0 has no synset for (handball player, police helicopter)."""
+
+    id: str  # "mic:handball_player"
+    name: str  # English name
+    parent: str  # WordNet synset it is a kind of
+    domain: str
+    activity: str | None = None
+    lemmas: tuple[str, ...] = ()
+    definition: str | None = None
+
+
+@dataclass(frozen=True)
 class DomainSpec:
     name: str
     description: str
@@ -58,6 +84,7 @@ class DomainSpec:
     objects: dict[str, str] = field(default_factory=dict)
     attributes: dict[str, tuple[str, ...]] = field(default_factory=dict)
     exclude_attributes: tuple[str, ...] = ()
+    custom: dict[str, CustomClass] = field(default_factory=dict)
     stop: tuple[str, ...] = DEFAULT_STOP
     too_general: tuple[str, ...] = DEFAULT_TOO_GENERAL
     path: Path | None = None
@@ -77,7 +104,7 @@ def _synsets(value: object, where: str) -> tuple[str, ...]:
 def parse_spec(data: dict, path: Path | None = None) -> DomainSpec:
     where = str(path) if path else "domain spec"
     known = {"name", "description", "roots", "include", "exclude", "objects", "attributes",
-             "exclude_attributes", "stop", "too_general"}
+             "exclude_attributes", "stop", "too_general", "custom"}
     unknown = sorted(set(data) - known)
     if unknown:
         raise SpecError(f"{where}: unknown keys {', '.join(unknown)} (known: {', '.join(sorted(known))})")
@@ -95,7 +122,8 @@ def parse_spec(data: dict, path: Path | None = None) -> DomainSpec:
     if not isinstance(attrs_raw, dict):
         raise SpecError(f"{where}: [attributes] must map synset = [synsets]")
     attributes = {k: _synsets(v, f"{where}: attributes.{k}") for k, v in attrs_raw.items()}
-    _synsets(list(attributes), f"{where}: [attributes]")
+    custom = _custom(data.get("custom", {}) or {}, name, where)
+    _synsets([k for k in attributes if k not in custom], f"{where}: [attributes]")
     return DomainSpec(
         name=name,
         description=str(data.get("description", "")),
@@ -105,10 +133,43 @@ def parse_spec(data: dict, path: Path | None = None) -> DomainSpec:
         objects=dict(objects),
         attributes=attributes,
         exclude_attributes=_synsets(data.get("exclude_attributes"), f"{where}: exclude_attributes"),
+        custom=custom,
         stop=_synsets(data.get("stop"), f"{where}: stop") or DEFAULT_STOP,
         too_general=_synsets(data.get("too_general"), f"{where}: too_general") or DEFAULT_TOO_GENERAL,
         path=path,
     )
+
+
+def _custom(raw: object, domain: str, where: str) -> dict[str, CustomClass]:
+    if not isinstance(raw, dict):
+        raise SpecError(f"{where}: [custom] must hold tables like [custom.\"mic:handball_player\"]")
+    out: dict[str, CustomClass] = {}
+    for cid, d in raw.items():
+        at = f"{where}: custom.{cid}"
+        if not CUSTOM_RE.match(cid):
+            raise SpecError(f"{at}: a custom class id is 'mic:' and a lowercase identifier, e.g. mic:handball_player "
+                            "(the colon keeps it apart from every WordNet synset name)")
+        if not isinstance(d, dict):
+            raise SpecError(f"{at}: expected a table with name and parent")
+        unknown = sorted(set(d) - CUSTOM_KEYS)
+        if unknown:
+            raise SpecError(f"{at}: unknown keys {', '.join(unknown)} (known: {', '.join(sorted(CUSTOM_KEYS))})")
+        name = d.get("name")
+        if not isinstance(name, str) or not name.strip():
+            raise SpecError(f"{at}: 'name' (the English name) is required")
+        parent = _synsets([d.get("parent")] if isinstance(d.get("parent"), str) else d.get("parent"), f"{at}: parent")
+        if len(parent) != 1:
+            raise SpecError(f"{at}: 'parent' must be one WordNet synset, e.g. \"athlete.n.01\"")
+        activity = _synsets([d["activity"]] if isinstance(d.get("activity"), str) else d.get("activity"), f"{at}: activity")
+        lemmas = d.get("lemmas", [name])
+        if not isinstance(lemmas, list) or not lemmas or not all(isinstance(l, str) and l.strip() for l in lemmas):
+            raise SpecError(f"{at}: 'lemmas' must be a non-empty list of strings")
+        definition = d.get("definition")
+        if definition is not None and not isinstance(definition, str):
+            raise SpecError(f"{at}: 'definition' must be a string")
+        out[cid] = CustomClass(cid, name.strip(), parent[0], domain, activity[0] if activity else None,
+                               tuple(l.strip() for l in lemmas), definition)
+    return out
 
 
 def load_spec(path: Path) -> DomainSpec:

@@ -16,6 +16,12 @@ SHARED_DIR = Path(os.environ.get("CORPUS_SHARED_DIR", REPO_ROOT.parent / "shared
 # WordNet data for the ontology tests; a user's machine uses nltk.download() instead.
 if (SHARED_DIR / "nltk_data").is_dir():
     os.environ.setdefault("NLTK_DATA", str(SHARED_DIR / "nltk_data"))
+# CILI and Galnet for the ontology build, FreeDict dictionaries (scripts/fetch_freedict.sh)
+if (SHARED_DIR / "lexicons").is_dir():
+    os.environ.setdefault("CORPUS_LEXICONS", str(SHARED_DIR / "lexicons"))
+FREEDICT_CACHE = Path.home() / ".cache" / "mic-corpus" / "freedict"
+if FREEDICT_CACHE.is_dir() and any(FREEDICT_CACHE.glob("freedict-*.index")):
+    os.environ.setdefault("CORPUS_FREEDICT", str(FREEDICT_CACHE))
 
 # ultralytics must never reach the network here and needs its fonts locally (it would download
 # Arial.ttf); set before any test imports it.

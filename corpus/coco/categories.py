@@ -32,8 +32,10 @@ class Category:
     synset: str
     kind: str
     supercategory: str
-    names: dict[str, str] = field(default_factory=dict)  # language -> first lemma
+    names: dict[str, str] = field(default_factory=dict)  # language -> name unique in the domain
     synonyms: tuple[str, ...] = ()  # English lemmas
+    # language -> {source, method, license, share_alike} of the lemma behind ``names[lang]``
+    name_sources: dict[str, dict[str, Any]] = field(default_factory=dict)
     definition: str = ""
     fallback_id: bool = False
 
@@ -48,6 +50,7 @@ class Category:
             "def": self.definition,
             "kind": self.kind,
             "names": self.names,
+            "name_sources": self.name_sources,
         }
 
 
@@ -94,7 +97,14 @@ def domain_categories(session: Session, domain: Domain) -> list[Category]:
     fallback = _fallback_ids(list(classes))
     cats = []
     for c in classes:
-        names = {lab.lang: str(lab.lemmas[0]) for lab in labels.get(c.id, []) if lab.lemmas}
+        names: dict[str, str] = {}
+        name_sources: dict[str, dict[str, Any]] = {}
+        for lab in labels.get(c.id, []):
+            name, prov = _label_name(lab)
+            if name:
+                names[lab.lang] = name
+                if prov:
+                    name_sources[lab.lang] = prov
         en = next((lab for lab in labels.get(c.id, []) if lab.lang == "en"), None)
         names.setdefault("en", c.name)
         cats.append(Category(
@@ -106,11 +116,27 @@ def domain_categories(session: Session, domain: Domain) -> list[Category]:
             # A top class has no parent class; the domain is its natural super category.
             supercategory=parents.get(c.id, domain.name),
             names=names,
+            name_sources=name_sources,
             synonyms=tuple(str(x) for x in (en.lemmas if en and en.lemmas else [c.name])),
             definition=(en.definition or "") if en else "",
             fallback_id=c.category_id is None,
         ))
     return sorted(cats, key=lambda k: k.id)
+
+
+def _label_name(lab: Label) -> tuple[str | None, dict[str, Any] | None]:
+    """The unique name of a label and the provenance of the lemma it comes from. Rows loaded
+    before lemma provenance existed have no name: their first lemma stands in."""
+    lemmas = [str(x) for x in (lab.lemmas or [])]
+    prov = [p for p in (lab.provenance or []) if isinstance(p, dict)]
+    if lab.name is None and prov:  # only activity lemmas: queries, not a name
+        return None, None
+    name = lab.name or (lemmas[0] if lemmas else None)
+    if name is None:
+        return None, None
+    base = name.split(" (")[0] if name not in lemmas else name
+    i = lemmas.index(base) if base in lemmas else 0
+    return name, (prov[i] if i < len(prov) else None)
 
 
 def annotator_names(categories: list[Category]) -> dict[int, str]:

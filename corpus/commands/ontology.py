@@ -23,6 +23,15 @@ OntologyDir = typer.Option(
     help="Folder with domains/ (specs), data/ (built JSON) and overrides/ (default: the ontology package).",
 )
 DomainOpt = typer.Option(None, "--domain", "-d", help="Domain name; repeat for several (default: all built domains).")
+LexiconsOpt = typer.Option(
+    None, "--lexicons", envvar="CORPUS_LEXICONS", show_envvar=True,
+    help="Folder with cili/ (Interlingual Index maps) and galnet/ (the Galician wordnet), read at build time.",
+)
+FreeDictOpt = typer.Option(
+    None, "--freedict", envvar="CORPUS_FREEDICT", show_envvar=True,
+    help="Folder with FreeDict dictd files (freedict-eng-bul.index + .dict.dz, e.g. /usr/share/dictd); "
+         "used for English lemmas with a single noun sense only.",
+)
 
 
 def _dirs(ontology_dir: Optional[Path]) -> tuple[Path, Path, Path]:
@@ -41,9 +50,11 @@ def _domains(names: Optional[List[str]], data_dir: Path):
         raise fail(str(exc))
 
 
-def _run_build(domains_dir: Path, data_dir: Path, overrides_dir: Path, only: Optional[List[str]]):
+def _run_build(domains_dir: Path, data_dir: Path, overrides_dir: Path, only: Optional[List[str]],
+               lexicons: Optional[Path] = None, freedict: Optional[Path] = None):
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+    from ontology.lexicons import LexiconError
     from ontology.spec import SpecError
     from ontology.wordnet import WordNetMissing
 
@@ -54,8 +65,11 @@ def _run_build(domains_dir: Path, data_dir: Path, overrides_dir: Path, only: Opt
             from ontology.pipeline import build_all
 
             return build_all(domains_dir, data_dir, overrides_dir, only,
-                             progress=lambda name: bar.update(task, description=f"building {name}"))
+                             progress=lambda name: bar.update(task, description=f"building {name}"),
+                             lexicons=lexicons, freedict=freedict)
     except WordNetMissing as exc:
+        raise fail(str(exc))
+    except LexiconError as exc:
         raise fail(str(exc))
     except (SpecError, ValueError) as exc:
         raise fail(str(exc))
@@ -75,6 +89,10 @@ def _summary(results) -> None:
     for r in results:
         if r.report.unresolved:
             console.print(f"[yellow]{r.domain.name}: not a visual class, skipped:[/] " + ", ".join(r.report.unresolved))
+        n = r.report.names
+        if n.dropped or n.qualified:
+            console.print(f"{r.domain.name}: {len(n.dropped)} lemma(s) dropped as names of something else, "
+                          f"{len(n.qualified)} name(s) qualified to be unique (see `corpus ontology lint`)")
 
 
 @ontology_app.command("build")
@@ -82,13 +100,17 @@ def build_cmd(
     domain: Optional[List[str]] = DomainOpt,
     check: bool = typer.Option(False, "--check", help="Exit with status 1 if the committed data is not what a build gives."),
     ontology_dir: Optional[Path] = OntologyDir,
+    lexicons: Optional[Path] = LexiconsOpt,
+    freedict: Optional[Path] = FreeDictOpt,
 ) -> None:
-    """Build the domains from WordNet 3.0 + OMW and write ontology/data/<domain>.json.
+    """Build the domains from WordNet 3.0 + OMW (+ Galnet, FreeDict, Wikidata labels) and write
+    ontology/data/<domain>.json, every lemma with its source, method and licence.
 
-    Deterministic: the same WordNet data and specs give byte-identical files. Needs NLTK_DATA
-    with wordnet, omw-1.4/omw-2.0 and extended_omw (python -m nltk.downloader wordnet omw-1.4 extended_omw).
+    Deterministic: the same inputs give byte-identical files. Needs NLTK_DATA with wordnet,
+    omw-1.4/omw-2.0 and extended_omw (python -m nltk.downloader wordnet omw-1.4 extended_omw);
+    --lexicons (Galnet via CILI) and --freedict are optional and recorded under "inputs".
 
-    Example: corpus ontology build --domain sport
+    Example: corpus ontology build --domain sport --lexicons ../shared/lexicons --freedict /usr/share/dictd
     """
     domains_dir, data_dir, overrides_dir = _dirs(ontology_dir)
     if check:
@@ -97,7 +119,7 @@ def build_cmd(
 
         with tempfile.TemporaryDirectory() as tmp:
             shutil.copytree(data_dir, Path(tmp) / "data") if data_dir.is_dir() else None
-            results = _run_build(domains_dir, Path(tmp) / "data", overrides_dir, domain)
+            results = _run_build(domains_dir, Path(tmp) / "data", overrides_dir, domain, lexicons, freedict)
             stale = [r.domain.name for r in results if r.changed]
             reg_changed = (Path(tmp) / "data" / "category_ids.json").read_bytes() != (
                 (data_dir / "category_ids.json").read_bytes() if (data_dir / "category_ids.json").is_file() else b"")
@@ -105,7 +127,7 @@ def build_cmd(
             raise fail(f"committed ontology data is out of date ({', '.join(stale) or 'category_ids.json'}): run `corpus ontology build`")
         console.print("ontology data is up to date")
         return
-    _summary(_run_build(domains_dir, data_dir, overrides_dir, domain))
+    _summary(_run_build(domains_dir, data_dir, overrides_dir, domain, lexicons, freedict))
 
 
 @ontology_app.command("show")
@@ -134,21 +156,119 @@ def show_cmd(
 def coverage_cmd(
     domain: Optional[List[str]] = DomainOpt,
     markdown: bool = typer.Option(False, "--markdown", help="Print a Markdown table (as in docs/ontology.md)."),
+    by_source: bool = typer.Option(False, "--by-source", help="Shares by the best source of each class's name "
+                                   "(wordnet, human, wikidata, wiktionary, cldr, dictionary) and the activity fallback."),
+    dominant: bool = typer.Option(False, "--dominant", help="Count dominant classes only."),
     ontology_dir: Optional[Path] = OntologyDir,
 ) -> None:
-    """Print a language x domain table: the share of classes with at least one lemma.
+    """Print a language x domain table: the share of classes with at least one name.
 
     Languages without a wordnet of their own (de, fi, ru, sr) rely on Wiktionary/CLDR lists.
-    Example: corpus ontology coverage --markdown
+    Example: corpus ontology coverage --markdown --by-source --dominant
     """
-    from ontology.render import coverage_markdown, coverage_table
+    from ontology.render import coverage_markdown, coverage_table, source_markdown, source_table
 
     _, data_dir, _ = _dirs(ontology_dir)
     doms = _domains(domain, data_dir)
+    if by_source:
+        if markdown:
+            typer.echo(source_markdown(doms, dominant))
+        else:
+            console.print(source_table(doms, dominant))
+        return
     if markdown:
-        typer.echo(coverage_markdown(doms))  # plain text: rich would wrap the table rows
+        typer.echo(coverage_markdown(doms, dominant))  # plain text: rich would wrap the table rows
     else:
-        console.print(coverage_table(doms))
+        console.print(coverage_table(doms, dominant))
+
+
+@ontology_app.command("enrich")
+def enrich_cmd(
+    source: str = typer.Option("wikidata", "--from", help="Where to fetch names from (wikidata)."),
+    domain: Optional[List[str]] = DomainOpt,
+    contact: Optional[str] = typer.Option(
+        None, "--contact", envvar="CORPUS_CONTACT", show_envvar=True,
+        help="Your e-mail address or URL, sent in the User-Agent as Wikimedia's policy asks."),
+    api_url: str = typer.Option("https://www.wikidata.org/w/api.php", "--api-url", help="Wikidata Action API."),
+    sparql_url: str = typer.Option("https://query.wikidata.org/sparql", "--sparql-url", help="Wikidata Query Service."),
+    cache: Optional[Path] = typer.Option(None, "--cache", help="Folder for cached answers (default: ~/.cache/mic-corpus/wikidata)."),
+    build: bool = typer.Option(True, "--build/--no-build", help="Rebuild the domains with the new names (needs WordNet)."),
+    ontology_dir: Optional[Path] = OntologyDir,
+    lexicons: Optional[Path] = LexiconsOpt,
+    freedict: Optional[Path] = FreeDictOpt,
+) -> None:
+    """Fetch labels and aliases (CC0) for every class from Wikidata and write them into the data.
+
+    Synsets are mapped to items through the Interlingual Index (Wikidata P5063) and WordNet 3.1
+    ids (P8814, via CILI in --lexicons); labels come in batches of 50 ids with maxlag=5, one
+    request at a time, backing off on 429 and lag. The names go to enrichment/wikidata.json
+    (read by every later build) and, with --build, into data/*.json as `wikidata:Q…` lemmas.
+    Run it on a machine with internet. Example:
+    corpus ontology enrich --from wikidata --contact you@example.org --lexicons ../shared/lexicons
+    """
+    from ontology import wikidata as WD
+    from ontology.lexicons import LexiconError, ili_to_wn31, lexicons_dir
+
+    if source != "wikidata":
+        raise fail(f"unknown source {source!r}: only wikidata is supported")
+    if not contact:
+        raise fail("give --contact (or CORPUS_CONTACT): Wikimedia asks every client for an e-mail address or URL")
+    domains_dir, data_dir, overrides_dir = _dirs(ontology_dir)
+    doms = _domains(domain, data_dir)
+    classes = [c for d in doms for c in d.classes]
+    try:
+        lex_dir = lexicons_dir(lexicons)
+        wn31 = ili_to_wn31(str(lex_dir)) if lex_dir and (lex_dir / "cili").is_dir() else {}
+    except LexiconError as exc:
+        raise fail(str(exc))
+    if not any(c.ili for c in classes):
+        raise fail("the built data has no ILI ids: rebuild with --lexicons pointing at CILI first")
+    cache_dir = cache or Path.home() / ".cache" / "mic-corpus" / "wikidata"
+    try:
+        with WD.Client(contact, api_url, sparql_url, cache_dir) as client:
+            items = WD.fetch(classes, client, wn31, progress=lambda m: err_console.print(m))
+    except WD.WikidataError as exc:
+        raise fail(str(exc))
+    path = overrides_dir.parent / "enrichment" / "wikidata.json"
+    WD.write_enrichment(path, items)
+    n_labels = sum(len(v["labels"]) for v in items.values())
+    console.print(f"{len(items)} of {len(classes)} classes found on Wikidata, {n_labels} labels; wrote {path}")
+    if build:
+        _summary(_run_build(domains_dir, data_dir, overrides_dir, [d.name for d in doms], lexicons, freedict))
+
+
+@ontology_app.command("lint")
+def lint_cmd(
+    domain: Optional[List[str]] = DomainOpt,
+    lang: Optional[List[str]] = typer.Option(None, "--lang", "-l", help="Languages to check (default: all 25)."),
+    ontology_dir: Optional[Path] = OntologyDir,
+) -> None:
+    """List suspicious names per language: a name shared with another class, a name that had to
+    be qualified to be unique, a name from a dictionary or Wiktionary only, a name in the wrong
+    script, an English name left untranslated, a class with only activity lemmas.
+
+    Exit status 0 (it reports; a reviewer decides, with an override file). Example:
+    corpus ontology lint --domain sport --lang it
+    """
+    from ontology import LANGUAGES
+    from ontology.lint import lint
+
+    bad = [l for l in (lang or []) if l not in LANGUAGES]
+    if bad:
+        raise fail(f"unknown language(s) {', '.join(bad)}; use some of: {' '.join(LANGUAGES)}")
+    _, data_dir, _ = _dirs(ontology_dir)
+    findings = lint(_domains(domain, data_dir), lang or None)
+    if not findings:
+        console.print("no suspicious names")
+        return
+    from rich.table import Table
+
+    t = Table(title=f"suspicious names ({len(findings)})")
+    for col in ("lang", "domain", "class", "name", "problem"):
+        t.add_column(col)
+    for f in findings:
+        t.add_row(f.lang, f.domain, f.synset, f.name, f.problem)
+    console.print(t)
 
 
 @ontology_app.command("export")
@@ -218,7 +338,7 @@ def add_domain_cmd(
     domains_dir.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     console.print(f"wrote {path}")
-    _summary(_run_build(domains_dir, data_dir, overrides_dir, [name]))
+    _summary(_run_build(domains_dir, data_dir, overrides_dir, [name], None, None))
 
 
 @ontology_app.command("load")

@@ -122,8 +122,13 @@ class Label(Base):
     lang: Mapped[str] = mapped_column(String(8))  # ISO 639-1
     lemmas: Mapped[list[Any]] = mapped_column(JSON, default=list)
     definition: Mapped[Optional[str]] = mapped_column(Text, nullable=True)
-    # e.g. "omw:bul", "extended_omw:wikt", "extended_omw:cldr", "override:<who>"
+    # source of the first lemma, e.g. "omw:bul", "extended_omw:wikt", "galnet:3.0.29", "override:<who>"
     source: Mapped[str] = mapped_column(String(128), default="")
+    # the class's name in this language unique within its domain (a key for categories and pickers);
+    # None where the language has no name (only activity lemmas, used as queries)
+    name: Mapped[Optional[str]] = mapped_column(String(255), nullable=True)
+    # one {source, method, license, share_alike} per lemma, same order as ``lemmas``
+    provenance: Mapped[list[Any]] = mapped_column(JSON, default=list, server_default="[]")
 
     ontology_class: Mapped[OntologyClass] = relationship(back_populates="labels")
 

@@ -14,6 +14,7 @@ from ontology.spec import SpecError, load_spec, parse_spec
 
 
 def test_bicycle_has_lemmas_in_bg_fr_ro(wordnet_ready):
+    # every source contributes; the wordnet's lemmas come first
     for lang, source in (("bg", "omw:bul"), ("fr", "omw:fra"), ("ro", "omw:ron")):
         label, _ = label_for("bicycle.n.01", lang, Overrides())
         assert label.lemmas and label.source == source, (lang, label)
@@ -87,7 +88,7 @@ def test_registry_keeps_ids_and_never_reuses(tmp_path):
     assert again.ids == reg.ids and again.next_id == 6
 
 
-def test_overrides_win_and_record_who(tmp_path, wordnet_ready):
+def test_overrides_rank_after_wordnets_and_record_who(tmp_path, wordnet_ready):
     p = tmp_path / "bg.toml"
     p.write_text(
         'provider = "Test Person <t@example.org>"\n'
@@ -98,7 +99,9 @@ def test_overrides_win_and_record_who(tmp_path, wordnet_ready):
     )
     ov = load_override_file(p)
     label, _ = label_for("tennis_player.n.01", "bg", ov)
-    assert label.lemmas == ("тенисист",) and label.source == "override:Test Person <t@example.org>"
+    # bg has no wordnet lemma for it: the human lemma comes first, above Wiktionary's
+    assert label.lemmas == ("тенисист", "тенисистка") and label.source == "override:Test Person <t@example.org>"
+    assert [p.method for p in label.provenance] == ["human", "wiktionary"]
     label, _ = label_for("tennis_player.n.01", "de", ov)
     assert label.definition == "Sportler, der Tennis spielt"
     nobody = tmp_path / "nobody.toml"
