@@ -374,5 +374,94 @@ def load_cmd(
     console.print(t)
 
 
+translations_app = typer.Typer(
+    help="Files for translators (CSV or PO): export the names of one language, import the filled-in "
+         "file as an override file that records who translated and when.",
+    no_args_is_help=True,
+)
+ontology_app.add_typer(translations_app, name="translations")
+
+
+def _thumbnails(domains) -> dict[str, str]:
+    """synset -> the local path of one stored image harvested for it (none without a store)."""
+    try:
+        from sqlalchemy import select
+
+        from corpus.store.db import session_scope
+        from corpus.store.models import Domain, HarvestQuery, Image, ImageHit, OntologyClass
+
+        engine = state.engine()
+        out: dict[str, str] = {}
+        with session_scope(engine) as s:
+            q = (select(OntologyClass.synset, Image.local_path)
+                 .join(HarvestQuery, HarvestQuery.class_id == OntologyClass.id)
+                 .join(ImageHit, ImageHit.query_id == HarvestQuery.id)
+                 .join(Image, Image.id == ImageHit.image_id)
+                 .join(Domain, Domain.id == OntologyClass.domain_id)
+                 .where(Image.status == "stored", Image.local_path.is_not(None),
+                        Domain.name.in_([d.name for d in domains]))
+                 .order_by(OntologyClass.synset, Image.id))
+            for synset, path in s.execute(q):
+                out.setdefault(synset, path)
+        return out
+    except Exception:  # no store, or one without these tables: rows simply have no thumbnail
+        return {}
+
+
+@translations_app.command("export")
+def translations_export_cmd(
+    file: Path = typer.Argument(..., help="Output file: .csv or .po."),
+    lang: str = typer.Option(..., "--lang", "-l", help="Language to translate into (ISO 639-1, e.g. bg)."),
+    missing: bool = typer.Option(False, "--missing", help="Only classes without a name from a wordnet, a person or Wikidata."),
+    domain: Optional[List[str]] = DomainOpt,
+    ontology_dir: Optional[Path] = OntologyDir,
+) -> None:
+    """Write one row per class: English lemmas, definition, current names with their source,
+    dictionary/activity suggestions, a thumbnail path where the store has harvested images, and
+    the column (CSV `translation`, PO `msgstr`) the translator fills in, names separated by ';'.
+
+    Example: corpus ontology translations export --lang bg --missing bg.po
+    """
+    from corpus.errors import CorpusError
+    from ontology import translations as T
+
+    _, data_dir, _ = _dirs(ontology_dir)
+    doms = _domains(domain, data_dir)
+    try:
+        n = T.export(doms, lang, file, missing, _thumbnails(doms))
+    except CorpusError as exc:
+        raise fail(str(exc))
+    console.print(f"wrote {n} rows to {file}")
+
+
+@translations_app.command("import")
+def translations_import_cmd(
+    file: Path = typer.Argument(..., help="A filled-in .csv or .po file from `translations export`."),
+    translator: str = typer.Option(..., "--translator", help="Who translated, e.g. \"Jane Doe <jane@example.org>\"."),
+    ontology_dir: Optional[Path] = OntologyDir,
+) -> None:
+    """Write overrides/translations-<lang>-<translator>.toml with the names that changed (and who
+    and when); rebuild with `corpus ontology build` to put them into the data.
+
+    Example: corpus ontology translations import bg.po --translator "Jane Doe <jane@example.org>"
+    """
+    from corpus.errors import CorpusError
+    from ontology import translations as T
+
+    _, data_dir, overrides_dir = _dirs(ontology_dir)
+    known = {c.synset for d in _domains(None, data_dir) for c in d.classes}
+    try:
+        res = T.import_file(file, translator, overrides_dir, known)
+    except CorpusError as exc:
+        raise fail(str(exc))
+    for why in res.skipped:
+        err_console.print(f"skipped {why}")
+    if res.path is None:
+        console.print(f"nothing to import ({res.unchanged} rows unchanged)")
+        return
+    console.print(f"wrote {res.entries} {res.lang} entries to {res.path} ({res.unchanged} unchanged); "
+                  "run `corpus ontology build` to use them")
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(ontology_app, name="ontology")
