@@ -1,7 +1,7 @@
 """lemma provenance: per-lemma source/method/license/share-alike and the unique name of a label
 
 Revision ID: 0005_lemma_provenance
-Revises: 0002_harvest_integrity
+Revises: 0006_trained_models
 Create Date: 2026-11-30
 
 ``labels.provenance`` holds one {source, method, license, share_alike} object per lemma, in the
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 
 revision = '0005_lemma_provenance'
-down_revision = '0002_harvest_integrity'
+down_revision = '0006_trained_models'
 branch_labels = None
 depends_on = None
 
