@@ -74,5 +74,25 @@ def register(app: typer.Typer) -> None:
                 for c in r.per_class:
                     t.add_row(c.name, str(c.category_id), str(c.gt), str(c.proposals), _f(c.ap_bbox), _f(c.ap_segm))
                 console.print(t)
+        if held_out and len(results) > 1:
+            console.print(_side_by_side(results, held_out))
         path = make_plot(results, plot)
         console.print(f"plot saved to {path}")
+
+
+def _side_by_side(results, held_out: str) -> Table:
+    """Box / mask AP per class and overall, one column per model: before (the base) and after
+    (the trained model) on the same held-out images."""
+    t = Table(title=f"box / mask AP on the images {held_out} held out, model by model")
+    t.add_column("class")
+    for r in results:
+        t.add_column(r.label, justify="right")
+    t.add_row("all classes", *(f"{_f(r.bbox['AP'])} / {_f(r.segm['AP'])}" for r in results))
+    names = sorted({c.name for r in results for c in r.per_class})
+    for name in names:
+        cells = []
+        for r in results:
+            c = next((c for c in r.per_class if c.name == name), None)
+            cells.append(f"{_f(c.ap_bbox)} / {_f(c.ap_segm)}" if c else "-")
+        t.add_row(name, *cells)
+    return t

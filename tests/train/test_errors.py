@@ -21,6 +21,14 @@ pytest.importorskip("ultralytics", reason="needs the yolo extra")
 runner = CliRunner()
 
 
+@pytest.fixture(autouse=True)
+def wide_console(monkeypatch):
+    from corpus.commands import common
+
+    monkeypatch.setattr(common.console, "_width", 250)
+    monkeypatch.setattr(common.err_console, "_width", 250)
+
+
 @pytest.fixture
 def corpus(train_store):
     with Corpus.open(db_url=train_store.db_url, data_dir=train_store.data_dir) as c:
@@ -169,3 +177,35 @@ def test_ultralytics_settings_live_under_the_data_folder(tmp_path):
     assert doc["sync"] is False and doc["mlflow"] is False and doc["raytune"] is False and doc["comet"] is False
     assert not (tmp_path / "home").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]
+
+
+def test_models_show_json_and_annotations(train_store):
+    import json
+
+    with Session(train_store.engine) as s:
+        sport = s.scalar(select(m.Domain).where(m.Domain.name == "sport"))
+        rec = m.TrainedModel(name="rec", domain_id=sport.id, base="base-seg.pt", base_version="sha256:aa", version="sha256:bb",
+                             weights="models/rec/run/weights/best.pt", lang="bg",
+                             classes=[{"index": 0, "synset": "tennis_ball.n.01", "class_id": train_store.classes["ball"],
+                                       "category_id": 3, "name": "тенис топка"}],
+                             settings={"epochs": 7}, metrics={"overall": {"metrics/mAP50-95(B)": 0.5}},
+                             dataset={"per_class": {"tennis_ball.n.01": {"train": 2, "val": 1}}}, seconds=3.0)
+        s.add(rec)
+        s.flush()
+        a1, a2, a3 = train_store.annotations[0], train_store.annotations[2], train_store.annotations[4]
+        s.add_all([m.TrainingAnnotation(model_id=rec.id, annotation_id=a, version=1, image_id=i, split=sp)
+                   for a, i, sp in ((a1, train_store.images[0], "train"), (a2, train_store.images[1], "train"),
+                                    (a3, train_store.images[2], "val"))])
+        s.commit()
+    code, text = _cli(train_store, "models", "list")
+    assert code == 0 and "rec" in text and "base-seg.pt" in text and "0.500" in text
+    r = runner.invoke(app, ["--db", train_store.db_url, "--data-dir", str(train_store.data_dir), "models", "show", "rec",
+                            "--json"])
+    doc = json.loads(r.output)
+    assert doc["base_version"] == "sha256:aa" and doc["classes"][0]["name"] == "тенис топка"
+    assert [(a["id"], a["split"]) for a in doc["annotations"]] == [(a1, "train"), (a2, "train"), (a3, "val")]
+    code, text = _cli(train_store, "models", "show", "rec", "--annotations")
+    assert code == 0 and "annotations trained on" in text and "train: 2, val: 1" in text and "тенис топка" in text
+    from corpus.trained_models import held_out_images
+
+    assert held_out_images(train_store.engine, "rec") == {train_store.images[2]}

@@ -123,6 +123,9 @@ def test_export_train_annotate_evaluate(train_store, base_weights, tmp_path, mon
     text = run("evaluate", "--domain", "sport", "--held-out", "shapes", "--plot", str(tmp_path / "eval.png"))
     assert f"on the {len(val_images)} reviewed image(s) shapes held out" in text
     assert "trained:shapes" in text and (tmp_path / "eval.png").is_file()
+    assert "box / mask AP on the images shapes held out, model by model" in text
+    first = next(iter(results.values()))  # the first model column
+    assert f"all classes │ {first.bbox['AP']:.3f} / {first.segm['AP']:.3f} │" in text
 
     # Nothing written outside the data folder and the temporary folders.
     assert list(cwd.iterdir()) == []
