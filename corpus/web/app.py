@@ -54,6 +54,8 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
 MAX_NAME = 64
 PAGE = 50
 MAX_BODY = 1024 * 1024  # bytes of one request body
+THUMB = 160  # pixels, the longer side of a queue thumbnail
+THUMB_CACHE = 2000  # thumbnails kept in memory
 PROGRESS_TTL = 20.0  # seconds a progress count is shown before it is counted again
 
 # Strings the browser shows, translated per reviewer and handed to app.js.
@@ -310,6 +312,9 @@ def create_app(engine: Engine, data_dir: Path | str, *, domain: str | None = Non
             "instances": [_instance(a, img, names.get(a.class_id), props.get(a.proposal_id)) for a in anns],
         }
 
+    thumbs: dict[int, bytes] = {}  # image id -> JPEG, oldest first
+    thumbs_lock = threading.Lock()
+
     # -- errors ----------------------------------------------------------------------------
 
     @app.exception_handler(Problem)
@@ -427,6 +432,20 @@ def create_app(engine: Engine, data_dir: Path | str, *, domain: str | None = Non
             return Response(storage.read_bytes(rel), media_type=media, headers=headers)
         except (StorageError, OSError):
             raise Problem(404, f"image {image_id} has no file in the data folder") from None
+
+    @app.get("/thumbs/{image_id}")
+    def image_thumb(request: Request, image_id: int) -> Response:
+        """A small JPEG of the image for the queue (a harvested photo can be megabytes)."""
+        who(request)
+        data = thumbs.get(image_id)
+        if data is None:
+            data = _thumbnail(image_file(request, image_id))
+            with thumbs_lock:
+                thumbs[image_id] = data
+                while len(thumbs) > THUMB_CACHE:
+                    thumbs.pop(next(iter(thumbs)))
+        return Response(data, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600",
+                                                                 "X-Content-Type-Options": "nosniff"})
 
     # -- JSON API: reads -------------------------------------------------------------------
 
@@ -563,6 +582,25 @@ def _instance(ann: Annotation, img: Image, cn, prop: Proposal | None) -> dict:
         "model": None if prop is None else prop.model_name, "origin": ann.origin,
         "reviewed_by": ann.reviewed_by,
     }
+
+
+def _thumbnail(resp: Response) -> bytes:
+    """The image of a file response, at most THUMB pixels wide or high, as JPEG bytes."""
+    import io
+
+    from PIL import Image as PILImage, UnidentifiedImageError
+
+    src = resp.path if isinstance(resp, FileResponse) else io.BytesIO(resp.body)
+    try:
+        with PILImage.open(src) as im:
+            im.draft("RGB", (THUMB, THUMB))  # JPEG: decode at a fraction of the size
+            im = im.convert("RGB")
+            im.thumbnail((THUMB, THUMB))
+            out = io.BytesIO()
+            im.save(out, "JPEG", quality=80)
+    except (OSError, UnidentifiedImageError, ValueError, PILImage.DecompressionBombError):
+        raise Problem(404, "the image file cannot be read") from None
+    return out.getvalue()
 
 
 def _query(status: str, class_id: int | None, model: str | None, done: str) -> str:

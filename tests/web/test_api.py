@@ -410,6 +410,31 @@ def test_images_are_served_by_store_id_only(client, store, tmp_path):
         assert r.status_code == 404 and b"top secret" not in r.content
 
 
+def test_thumbnails_for_the_queue(client, store, tmp_path):
+    import io
+
+    from PIL import Image as PILImage
+
+    img = store.images[0]
+    with Session(store.engine) as s:
+        path = store.data_dir / s.get(m.Image, img).local_path
+    PILImage.new("RGB", (1200, 800), (200, 30, 30)).save(path)  # a big photo
+    r = client.get(f"/thumbs/{img}")
+    assert r.status_code == 200 and r.headers["content-type"] == "image/jpeg"
+    thumb = PILImage.open(io.BytesIO(r.content))
+    assert thumb.size == (160, 107) and thumb.getpixel((80, 50))[0] > 150
+    assert client.get(f"/thumbs/{img}").content == r.content  # from memory the second time
+    assert client.get("/thumbs/999999").status_code == 404
+    path.write_bytes(b"not an image")
+    assert client.get(f"/thumbs/{store.images[1]}").status_code == 200
+    with Session(store.engine) as s:
+        broken = store.data_dir / s.get(m.Image, store.images[2]).local_path
+    broken.write_bytes(b"not an image")
+    r = client.get(f"/thumbs/{store.images[2]}")
+    assert r.status_code == 404 and "cannot be read" in r.json()["error"]
+    assert 'src="/thumbs/' in client.get("/").text
+
+
 def test_static_files_are_served(client):
     assert "use strict" in client.get("/static/review.js").text
     assert client.get("/static/app.css").status_code == 200
