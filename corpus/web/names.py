@@ -1,7 +1,8 @@
 """Class names in the reviewer's language, and the class picker's search.
 
-A class shows its first lemma in the reviewer's language; a class without one shows its English
-name, flagged as a fallback so the page can say so. The picker matches what the reviewer types
+A class shows its name in the reviewer's language (the ontology's name unique within the domain,
+as in the COCO categories); a class without one shows its English name, flagged as a fallback
+so the page can say so. The picker matches what the reviewer types
 against the lemmas in their language and in English, the synset and the English name, ignoring
 case and accents (``cafe`` finds ``café``).
 """
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from corpus.coco.categories import _label_name
 from corpus.store.models import Label, OntologyClass
 
 
@@ -39,12 +41,15 @@ def _fold(text: str) -> str:
 
 
 def _labels(session: Session, class_ids: list[int], langs: set[str]) -> dict[tuple[int, str], list[str]]:
+    """(class, language) -> [its unique name, then its other lemmas]; [None, lemmas...] where the
+    language has lemmas but no name (only an activity's lemmas: search words, not a name)."""
     out: dict[tuple[int, str], list[str]] = {}
     if not class_ids:
         return out
-    q = select(Label.class_id, Label.lang, Label.lemmas).where(Label.class_id.in_(class_ids), Label.lang.in_(langs))
-    for cid, lang, lemmas in session.execute(q):
-        out.setdefault((cid, lang), []).extend(str(x) for x in (lemmas or []) if str(x).strip())
+    for lab in session.scalars(select(Label).where(Label.class_id.in_(class_ids), Label.lang.in_(langs))):
+        name, _ = _label_name(lab)  # the same reading as the COCO categories'
+        lemmas = [str(x) for x in (lab.lemmas or []) if str(x).strip()]
+        out[(lab.class_id, lab.lang)] = [name, *[x for x in lemmas if x != name]]
     return out
 
 
@@ -58,12 +63,14 @@ def class_names(session: Session, domain_id: int, lang: str, class_ids: list[int
     labels = _labels(session, [r.id for r in rows], {lang, "en"})
     out: dict[int, ClassName] = {}
     for r in rows:
-        own = labels.get((r.id, lang), [])
-        english = (labels.get((r.id, "en")) or [r.name])[0]
-        if own:
+        own = labels.get((r.id, lang), [None])
+        english = r.name  # the English key is the class name (the COCO category name)
+        if own[0]:
             out[r.id] = ClassName(r.id, own[0], False, english, r.synset, r.kind, tuple(own[1:]))
+        elif lang == "en":
+            out[r.id] = ClassName(r.id, english, False, english, r.synset, r.kind, tuple(own[1:]))
         else:
-            out[r.id] = ClassName(r.id, english, lang != "en", english, r.synset, r.kind)
+            out[r.id] = ClassName(r.id, english, True, english, r.synset, r.kind, tuple(own[1:]))
     return out
 
 
@@ -77,6 +84,7 @@ def search_classes(session: Session, domain_id: int, query: str, lang: str, limi
     for cid, cn in names.items():
         texts = [cn.name, *cn.synonyms, cn.english, *labels.get((cid, "en"), []), *labels.get((cid, lang), []),
                  cn.synset.split(".")[0], cn.synset]
+        texts = [t for t in texts if t]
         if not q:
             scored.append((3, _fold(cn.name), cn))
             continue

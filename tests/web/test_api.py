@@ -166,6 +166,22 @@ def test_image_page_escapes_harvested_text(client, store):
     assert "<script>alert(1)" not in page and "<b>x</b>" not in page
 
 
+def test_names_are_the_ontologys_unique_names(client, store):
+    with Session(store.engine) as s:
+        s.execute(update(m.Label).where(m.Label.class_id == store.classes["ball"], m.Label.lang == "bg")
+                  .values(name="тенис топка (уред)", provenance=[{"source": "omw:bul", "method": "wordnet"}]))
+        # only an activity's lemmas in Bulgarian: search words, not a name
+        s.add(m.Label(class_id=store.classes["racket"], lang="bg", lemmas=["тенис"], name=None,
+                      provenance=[{"source": "activity:tennis.n.01", "method": "activity"}]))
+        s.commit()
+    by_class = {i["class_id"]: i for i in client.get(f"/api/images/{store.images[0]}").json()["instances"]}
+    assert by_class[store.classes["ball"]]["name"] == "тенис топка (уред)"
+    racket = by_class[store.classes["racket"]]
+    assert (racket["name"], racket["fallback"]) == ("tennis racket", True)
+    found = {c["id"]: c for c in client.get("/api/classes", params={"q": "тенис"}).json()["classes"]}
+    assert store.classes["racket"] in found and found[store.classes["racket"]]["fallback"]
+
+
 def test_class_picker_searches_names_and_synonyms(client, store):
     def ids(q):
         return [c["id"] for c in client.get("/api/classes", params={"q": q}).json()["classes"]]
