@@ -26,7 +26,7 @@ from typing import Any
 
 from corpus.sources.base import Hit
 
-__all__ = ["LIMITS", "UnusableHit", "clean_hit", "clean_text", "clean_json"]
+__all__ = ["LIMITS", "UnusableHit", "clean_hit", "clean_text", "clean_json", "jsonable"]
 
 #: Characters never stored: C0 controls but \t \n \r, DEL, C1 controls, lone surrogates.
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
@@ -140,3 +140,14 @@ def clean_hit(hit: Hit) -> Hit:
         rank=_int(hit.rank),
         extra=clean_json(dict(hit.extra or {}), secrets=secrets),
     )
+
+
+def jsonable(v: Any) -> Any:
+    """``v`` with keys as strings and anything JSON has no type for as its ``str``."""
+    if isinstance(v, dict):
+        return {str(k): jsonable(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple, set, frozenset)):
+        return [jsonable(x) for x in v]
+    if v is None or isinstance(v, (str, int, float, bool)):
+        return v
+    return str(v)

@@ -1,0 +1,53 @@
+"""What a harvest is asked to do (:class:`HarvestOptions`) and what it tells its caller while it
+runs (:class:`ProgressSink`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping, Sequence
+
+from corpus.harvest.dedup import DEFAULT_NEAR_DUP_BITS
+from corpus.harvest.fetch import DEFAULT_DEADLINE_S, DEFAULT_MAX_BYTES
+from corpus.harvest.plan import DEFAULT_KINDS, DEFAULT_MAX_LEMMAS, ClassSpec
+from corpus.harvest.verify import DEFAULT_MAX_PIXELS, DEFAULT_MIN_SIZE
+
+__all__ = ["HarvestOptions", "ProgressSink"]
+
+
+@dataclass(frozen=True)
+class HarvestOptions:
+    domain: str
+    classes: tuple[str, ...] = ()  # synsets or names; empty: every class of ``kinds``
+    languages: tuple[str, ...] = ()  # ISO 639-1; empty: every language the ontology has
+    kinds: tuple[str, ...] = DEFAULT_KINDS
+    per_class: int = 100  # images kept per class (over all its languages and sources)
+    per_page: int = 50
+    max_lemmas: int = DEFAULT_MAX_LEMMAS
+    license_policy: str = "default"
+    min_size: int = DEFAULT_MIN_SIZE
+    max_pixels: int = DEFAULT_MAX_PIXELS
+    max_bytes: int = DEFAULT_MAX_BYTES
+    near_dup_bits: int = DEFAULT_NEAR_DUP_BITS
+    retry_failed: int = 3  # attempts in all (over runs) for a transiently failed download
+    download_retries: int = 2  # within a run, after the first attempt (429, 5xx, timeouts)
+    retry_backoff_s: float = 0.5
+    dry_run: bool = False
+    fsync: bool = True
+    commit_every: int = 64  # images per transaction ...
+    commit_interval_s: float = 1.0  # ... or this long, whichever comes first
+    max_search_failures: int = 3  # consecutive failed searches before a source is given up
+    backlog_per_worker: int = 8  # queued downloads per worker before the searcher waits
+    download_deadline_s: float = DEFAULT_DEADLINE_S  # total time one download attempt may take
+    heartbeat_s: float = 30.0  # how often a running harvest says it is alive (harvest_runs.heartbeat_at)
+    stale_after_s: float = 120.0  # a run silent this long (or whose process is gone) was killed
+    stop_grace_s: float = 2.0  # after a stop, how long downloads in flight may take to finish
+
+
+class ProgressSink:
+    """What a harvest tells its caller while it runs (the CLI draws rich bars from it)."""
+
+    def start(self, classes: Sequence[ClassSpec], per_class: int, kept: Mapping[str, int]) -> None: ...
+
+    def kept(self, synset: str, kept: int) -> None: ...
+
+    def note(self, message: str) -> None: ...
