@@ -25,6 +25,7 @@ import re
 from typing import Any
 
 from corpus.sources.base import Hit
+from corpus.store.models import Image, ImageHit
 
 __all__ = ["LIMITS", "UnusableHit", "clean_hit", "clean_text", "clean_json", "jsonable"]
 
@@ -35,8 +36,10 @@ _SPACES = re.compile("[\t\n\r]")
 #: Longest value kept per field. ``String(n)`` columns: their size (see corpus.store.models);
 #: ``Text`` columns: caps far above anything a real API sends.
 LIMITS = {
-    "source_image_id": 255,  # images.source_image_id, image_hits.source_image_id: String(255)
-    "mime": 64,  # images.mime: String(64)
+    # String(n) columns: their size, read from the models so the two cannot drift apart.
+    "source_image_id": min(Image.__table__.c.source_image_id.type.length,
+                           ImageHit.__table__.c.source_image_id.type.length),
+    "mime": Image.__table__.c.mime.type.length,
     "file_url": 8192,
     "landing_url": 8192,
     "license_raw": 2000,

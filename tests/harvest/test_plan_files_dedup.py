@@ -131,3 +131,27 @@ def test_popcount_fallback_for_numpy_1_gives_the_same_answer(monkeypatch):
     for i, v in enumerate(x[:1000]):
         ix.add(int(v), i)
     assert ix.nearest(int(x[500]) ^ 0b1011, 8) == (500, 3)
+
+
+def test_clean_hit_strips_controls_and_rejects_unstorable_ids():
+    """The text cleaning at the source boundary, field by field (the PostgreSQL run is in
+    test_integrity.py)."""
+    from corpus.harvest.sanitize import LIMITS, UnusableHit, clean_hit
+    from corpus.licenses import from_code
+    from corpus.sources.base import Hit
+
+    hit = Hit("alpha", "id-1", "http://x/a.jpg", "http://x/p", from_code("CC-BY-4.0"), "cc\x00by",
+              author="A\x00n\tn", author_raw="<b>A</b>\n\x01", title="t" * 5000, mime="image/jpeg" + "x" * 100,
+              width=10**12, height=480, rank=-1, extra={"k\x00": ["v\x00", {"deep": "\ud800ok"}], "n": 10**30})
+    c = clean_hit(hit)
+    assert (c.author, c.author_raw, c.license_raw) == ("An n", "<b>A</b>\n", "ccby")
+    assert len(c.title) == LIMITS["title"] and c.title.endswith("…")
+    assert (c.mime, c.width, c.height, c.rank) == (None, None, 480, None)
+    assert c.extra == {"k": ["v", {"deep": "ok"}], "n": str(10**30)}
+    for bad_id, reason in (("x" * (LIMITS["source_image_id"] + 1), "source_image_id_too_long"),
+                           ("a\x00b", "bad_source_image_id"), (" ", "no_source_image_id")):
+        with pytest.raises(UnusableHit) as ei:
+            clean_hit(Hit("alpha", bad_id, "http://x/a.jpg", "", from_code("CC0-1.0"), ""))
+        assert ei.value.reason == reason
+    with pytest.raises(UnusableHit, match="bad_file_url"):
+        clean_hit(Hit("alpha", "ok", "http://x/\x00a.jpg", "", from_code("CC0-1.0"), ""))
