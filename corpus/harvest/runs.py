@@ -83,6 +83,17 @@ def start_run(session: Session, domain_id: int | None, options: HarvestOptions, 
                      host=socket.gethostname()[:255], pid=os.getpid(), heartbeat_at=utcnow())
     session.add(run)
     session.commit()
+    # Two harvests that started at the same moment both passed claim_store: the later row gives way.
+    now = utcnow()
+    for other in session.scalars(select(HarvestRun).where(HarvestRun.status == "running", HarvestRun.id < run.id)):
+        if _why_stale(other, run.host, now, options.stale_after_s) is None:
+            run.status = "interrupted"
+            run.finished_at = now
+            run.summary = {"error": f"gave way to run {other.id}, which started at the same time"}
+            session.commit()
+            raise HarvestLocked(
+                f"another harvest is running on this store: run {other.id} (process {other.pid} on {other.host}, "
+                f"started {_aware(other.started_at):%Y-%m-%d %H:%M} UTC); wait for it or stop it")
     return run
 
 

@@ -8,6 +8,7 @@ import io
 import json
 import os
 import shutil
+import socket
 
 import pytest
 from PIL import Image as PILImage
@@ -546,3 +547,30 @@ def test_first_ctrl_c_stops_a_dripping_download_within_seconds(repo_root, engine
     with Session(engine) as s:
         assert s.scalar(select(HarvestRun.status)) == "interrupted"
     assert_store_consistent(engine, tmp_path / "data")
+
+
+def test_two_harvests_starting_at_once_on_one_store_the_later_gives_way(engine, seeded):
+    """Both pass the check for running runs before either has its row: the later row must notice
+    the earlier one (a real live process: `sleep`) and give way."""
+    import subprocess
+
+    from corpus.harvest.lock import HarvestLocked
+    from corpus.harvest.runs import claim_store, start_run
+    from corpus.store.models import utcnow
+
+    other = subprocess.Popen(["sleep", "30"])
+    try:
+        with Session(engine, expire_on_commit=False) as s:
+            assert claim_store(s, OPTS) == []  # nothing running yet
+            s.add(HarvestRun(status="running", host=socket.gethostname()[:255], pid=other.pid,
+                             heartbeat_at=utcnow()))  # the other harvest's row lands in between
+            s.commit()
+            with pytest.raises(HarvestLocked, match=f"run 1 .process {other.pid}"):
+                start_run(s, None, OPTS, {})
+        with Session(engine) as s:
+            runs = s.scalars(select(HarvestRun).order_by(HarvestRun.id)).all()
+        assert [(r.id, r.status) for r in runs] == [(1, "running"), (2, "interrupted")]
+        assert "gave way to run 1" in runs[1].summary["error"]
+    finally:
+        other.kill()
+        other.wait()
