@@ -91,10 +91,25 @@ def test_export_train_annotate_evaluate(train_store, base_weights, tmp_path, mon
     assert f"train: {2 * (len(st.images) - len(val_images))}" in text
 
     # 4. Proposals in the ontology's own classes, with the PyTorch weights and with the ONNX export.
+    # A newly harvested image nobody has reviewed: its proposals become pending annotations to review.
+    import shutil
+
+    shutil.copyfile(st.data_dir / "img/000.jpg", st.data_dir / "img/new.jpg")
+    with Session(st.engine) as s:
+        src = s.scalar(select(m.Source))
+        q = s.scalar(select(m.HarvestQuery))
+        new = m.Image(source_id=src.id, source_image_id="File:New.jpg", sha1="f" * 40, license_code="CC0-1.0",
+                      status="stored", width=160, height=120, mime="image/jpeg", local_path="img/new.jpg")
+        s.add(new)
+        s.flush()
+        s.add(m.ImageHit(image_id=new.id, query_id=q.id))
+        s.commit()
+        new_id = new.id
+    n_images = len(st.images) + 1
     text = run("annotate", "--domain", "sport", "--model", "trained:shapes", "--score-threshold", "0.05")
-    assert f"images annotated │ {len(st.images)} │" in text
+    assert f"images annotated │ {n_images} │" in text
     text = run("annotate", "--domain", "sport", "--model", "trained:shapes", "--score-threshold", "0.05")
-    assert "images annotated │ 0 │" in text and f"skipped (done before) │ {len(st.images)} │" in text
+    assert "images annotated │ 0 │" in text and f"skipped (done before) │ {n_images} │" in text
     run("annotate", "--domain", "sport", "--model", "trained-onnx:shapes", "--score-threshold", "0.05")
     run("annotate", "--domain", "sport", "--model", str(base_weights), "--score-threshold", "0.05")
     with Session(st.engine) as s:
@@ -104,8 +119,19 @@ def test_export_train_annotate_evaluate(train_store, base_weights, tmp_path, mon
             assert {p.class_id for p in props} <= {st.classes["ball"], st.classes["shuttlecock"]}
             assert {p.detector_label for p in props} <= {"tennis_ball.n.01", "shuttlecock.n.01"}
             assert all(p.params["mapping"] == "trained" and p.mask_rle for p in props)
-        # Reviewed images get proposals only: the truth stays as reviewers left it.
-        assert s.scalar(select(m.Annotation).where(m.Annotation.origin == "proposal")) is None
+        # Reviewed images get proposals only: the truth stays as reviewers left it. The new image gets
+        # pending annotations from the first model that ran on it, in ontology classes, logged as created.
+        opened = s.scalars(select(m.Annotation).where(m.Annotation.origin == "proposal")).all()
+        assert opened and {a.image_id for a in opened} == {new_id}
+        assert {a.status for a in opened} == {"pending"}
+        assert {a.class_id for a in opened} <= {st.classes["ball"], st.classes["shuttlecock"]}
+        events = s.scalars(select(m.ReviewEvent).where(m.ReviewEvent.annotation_id.in_([a.id for a in opened]))).all()
+        assert len(events) == len(opened) and {e.action for e in events} == {"create"}
+        assert all(e.origin.startswith("model:trained:shapes@sha256:") for e in events)
+        first_opened = opened[0].id
+    run("review", "accept", str(first_opened), "--who", "tester")  # reviewed as any model's proposal
+    with Session(st.engine) as s:
+        assert s.get(m.Annotation, first_opened).status == "accepted"
 
     # 5. Both models on the images the trained one never saw.
     from corpus.coco.evaluate import evaluate
