@@ -588,7 +588,7 @@ def _thumbnail(resp: Response) -> bytes:
     """The image of a file response, at most THUMB pixels wide or high, as JPEG bytes."""
     import io
 
-    from PIL import Image as PILImage, UnidentifiedImageError
+    from PIL import Image as PILImage
 
     src = resp.path if isinstance(resp, FileResponse) else io.BytesIO(resp.body)
     try:
@@ -598,7 +598,9 @@ def _thumbnail(resp: Response) -> bytes:
             im.thumbnail((THUMB, THUMB))
             out = io.BytesIO()
             im.save(out, "JPEG", quality=80)
-    except (OSError, UnidentifiedImageError, ValueError, PILImage.DecompressionBombError):
+    except Exception:  # noqa: BLE001 - any decoder failure on a stored file is "cannot be read"
+        # (PIL raises OSError, ValueError, DecompressionBombError...; and a process that imported
+        # ultralytics has a patched Image.open that raises ImportError for an unknown format)
         raise Problem(404, "the image file cannot be read") from None
     return out.getvalue()
 
