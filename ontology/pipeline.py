@@ -4,7 +4,7 @@ specs give byte-identical files."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -28,6 +28,9 @@ class BuildResult:
     report: BuildReport
     path: Path
     changed: bool
+    # name sources the previous data used and this build did not have (Galnet, a FreeDict pair):
+    # building without them silently drops their lemmas, so the CLI warns
+    lost_inputs: list[str] = field(default_factory=list)
 
 
 def build_all(
@@ -200,7 +203,21 @@ def _build_one(spec: DomainSpec, registry: CategoryRegistry, lex: Lexica, data_d
     old = path.read_text(encoding="utf-8") if path.is_file() else None
     if old != text:
         path.write_text(text, encoding="utf-8")
-    return BuildResult(domain_from_doc(doc), report, path, old != text)
+    return BuildResult(domain_from_doc(doc), report, path, old != text, _lost(old, doc["inputs"]))
+
+
+def _lost(old_text: str | None, new: dict) -> list[str]:
+    try:
+        before = (json.loads(old_text).get("inputs") or {}) if old_text else {}
+    except (ValueError, AttributeError):
+        return []
+    lost = []
+    if before.get("galnet") and not new.get("galnet"):
+        lost.append(f"Galnet {before['galnet']} (--lexicons / CORPUS_LEXICONS)")
+    lost += [f"FreeDict {d} (--freedict / CORPUS_FREEDICT)" for d in before.get("freedict", []) if d not in new.get("freedict", [])]
+    if before.get("wikidata_items") and not new.get("wikidata_items"):
+        lost.append("Wikidata labels (enrichment/wikidata.json)")
+    return lost
 
 
 def attribution_text() -> str:

@@ -89,6 +89,9 @@ def _summary(results) -> None:
     for r in results:
         if r.report.unresolved:
             console.print(f"[yellow]{r.domain.name}: not a visual class, skipped:[/] " + ", ".join(r.report.unresolved))
+        if r.lost_inputs:
+            console.print(f"[yellow]{r.domain.name}: built without name sources the previous data used, "
+                          f"their lemmas are gone:[/] {'; '.join(r.lost_inputs)}")
         n = r.report.names
         if n.dropped or n.qualified:
             console.print(f"{r.domain.name}: {len(n.dropped)} lemma(s) dropped as names of something else, "

@@ -227,6 +227,12 @@ def test_build_takes_dictionary_lemmas_for_one_sense_english_lemmas_only(tmp_pat
     doc = json.loads((ontology_dir / "data" / "mini.json").read_text(encoding="utf-8"))
     assert doc["inputs"]["freedict"] == ["eng-bul"]
     assert any(e["source"] == "freedict:eng-bul" and e["share_alike"] for e in doc["sources"]["bg"])
+    # a rebuild without the dictionaries says what it lost
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    again = build_all(ontology_dir / "domains", ontology_dir / "data", ontology_dir / "overrides",
+                      freedict=empty, lexicons=None)
+    assert again[0].lost_inputs == ["FreeDict eng-bul (--freedict / CORPUS_FREEDICT)"]
 
 
 def test_custom_class_builds_with_names_from_overrides(tmp_path, ontology_dir, wordnet_ready):
