@@ -24,7 +24,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from corpus.coco import masks
+from corpus import shapes
 from corpus.errors import ConflictError, UsageError
 from corpus.store.models import (IMAGE_REVIEW_ACTIONS, REVIEW_STATUSES, Annotation, Domain, Image, ImageReview,
                                  OntologyClass, Proposal, ReviewEvent, utcnow)
@@ -74,8 +74,17 @@ def snapshot(ann: Annotation) -> dict[str, Any]:
     }
 
 
+# Ids are 64-bit integers in every store: a larger number (10**23) is no id at all, and the
+# database driver would fail on it (OverflowError) instead of finding nothing.
+MAX_ID = 2**63 - 1
+
+
+def _plausible_id(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID
+
+
 def get_annotation(session: Session, annotation_id: int) -> Annotation:
-    ann = session.get(Annotation, annotation_id)
+    ann = session.get(Annotation, annotation_id) if _plausible_id(annotation_id) else None
     if ann is None:
         raise ReviewError(f"annotation {annotation_id} does not exist")
     return ann
@@ -133,7 +142,7 @@ def resolve_class(session: Session, ref: "str | int | OntologyClass", domain_id:
     q = select(OntologyClass).where(OntologyClass.domain_id == domain_id)
     s = str(ref).strip()
     cands: Sequence[OntologyClass] = []
-    if s.isdigit():
+    if s.isdigit() and int(s) <= MAX_ID:
         cands = session.scalars(q.where(OntologyClass.category_id == int(s))).all() or \
             session.scalars(q.where(OntologyClass.id == int(s))).all()
     if not cands:
@@ -174,7 +183,8 @@ def relabel(session: Session, annotation_id: int, class_ref: "str | int | Ontolo
 
 
 def _image_size(session: Session, image_id: int) -> tuple[int, int]:
-    row = session.execute(select(Image.width, Image.height).where(Image.id == image_id)).first()
+    row = (session.execute(select(Image.width, Image.height).where(Image.id == image_id)).first()
+           if _plausible_id(image_id) else None)
     if row is None:
         raise ReviewError(f"image {image_id} does not exist")
     return int(row.width or 0), int(row.height or 0)
@@ -183,32 +193,28 @@ def _image_size(session: Session, image_id: int) -> tuple[int, int]:
 def geometry(
     segmentation: Any | None, bbox: Sequence[float] | None, width: int, height: int
 ) -> dict[str, Any]:
-    """Columns for a shape given as a segmentation and/or a box; box and area follow the mask."""
-    from corpus.coco.validate import segmentation_problem
+    """Columns for a shape given as a segmentation and/or a box, checked by :mod:`corpus.shapes`
+    (finite, inside the image, bounded) before anything rasterises it. With a segmentation, box
+    and area are the mask's (a box given along with it is checked, then superseded)."""
+    from annotators import masks as amasks
 
-    if segmentation is not None and not (masks.is_polygons(segmentation) or masks.is_rle(segmentation)):
+    if segmentation is not None and not (shapes.is_polygons(segmentation) or shapes.is_rle(segmentation)):
         raise ReviewError("segmentation must be COCO polygons [[x1, y1, x2, y2, x3, y3, ...], ...] or an RLE")
-    if segmentation is not None and (problem := segmentation_problem(segmentation)):
-        raise ReviewError(f"segmentation: {problem}")
-    if segmentation is None and bbox is None:
-        raise ReviewError("give a box or a segmentation")
-    if bbox is not None:
-        if (len(bbox) != 4 or any(not isinstance(v, (int, float)) or not math.isfinite(v) for v in bbox)
-                or bbox[2] <= 0 or bbox[3] <= 0):
-            raise ReviewError(f"box must be x,y,w,h with w, h > 0, not {list(bbox)}")
-    if segmentation is not None and (not width or not height) and masks.is_polygons(segmentation):
+    if segmentation is not None and (not width or not height) and shapes.is_polygons(segmentation):
+        # An image of unknown size: the polygon's own extent, if it is a sane one.
+        if problem := shapes.segmentation_problem(segmentation):
+            raise ReviewError(f"segmentation: {problem}")
         xs = [v for p in segmentation for v in p[0::2]]
         ys = [v for p in segmentation for v in p[1::2]]
-        width, height = int(max(xs)) + 1, int(max(ys)) + 1
+        width, height = max(1, math.ceil(max(xs))), max(1, math.ceil(max(ys)))
+    if problem := shapes.shape_problem(segmentation, bbox, width, height):
+        raise ReviewError(problem)
     if segmentation is not None:
-        if masks.is_rle(segmentation) and width and height and [int(v) for v in segmentation["size"]] != [height, width]:
-            raise ReviewError(f"RLE size {segmentation['size']} is not the image's [height, width] [{height}, {width}]")
-        box = list(bbox) if bbox is not None else masks.bbox(segmentation, height, width)
-        area_ = masks.area(segmentation, height, width)
-        if area_ <= 0:
-            raise ReviewError(f"the segmentation covers no pixel of the {width}x{height} image")
+        rle = segmentation if shapes.is_rle(segmentation) else amasks.polygons_to_rle(segmentation, height, width)
+        box = list(amasks.rle_to_bbox(rle))
+        area_ = amasks.rle_area(rle)
     else:
-        box = list(bbox)
+        box = [float(v) for v in bbox]
         area_ = float(box[2] * box[3])
     return {"segmentation": segmentation, "bbox_x": float(box[0]), "bbox_y": float(box[1]),
             "bbox_w": float(box[2]), "bbox_h": float(box[3]), "area": float(area_)}
@@ -252,7 +258,7 @@ def add(
 ) -> tuple[Annotation, ReviewEvent]:
     """An instance the detectors missed, drawn by a reviewer: stored as accepted."""
     w, h = _image_size(session, image_id)
-    if session.get(OntologyClass, class_id) is None:
+    if not _plausible_id(class_id) or session.get(OntologyClass, class_id) is None:
         raise ReviewError(f"class {class_id} does not exist")
     ann = Annotation(image_id=image_id, class_id=class_id, origin="import" if origin.startswith("coco-annotator") else "manual",
                      status="accepted", reviewed_by=who, reviewed_at=at or utcnow(), external_id=external_id,
@@ -289,7 +295,7 @@ def open_proposals(
         q = q.where(Proposal.model_name == model_name)
     n = 0
     for p in session.scalars(q):
-        seg = p.mask_rle if masks.is_rle(p.mask_rle) else None
+        seg = p.mask_rle if shapes.is_rle(p.mask_rle) else None
         ann = Annotation(image_id=p.image_id, class_id=p.class_id, bbox_x=p.bbox_x, bbox_y=p.bbox_y,
                          bbox_w=p.bbox_w, bbox_h=p.bbox_h, segmentation=seg,
                          area=p.area if p.area is not None else p.bbox_w * p.bbox_h,
@@ -376,7 +382,7 @@ def mark_image_done(
 
     Records who and when in ``image_reviews`` and a ``done``/``undone`` event in the review log.
     Returns the event, or None when the image already was in that state (nothing recorded)."""
-    if session.get(Image, image_id) is None:
+    if not _plausible_id(image_id) or session.get(Image, image_id) is None:
         raise ReviewError(f"image {image_id} does not exist")
     state = session.get(ImageReview, image_id)
     was = bool(state is not None and state.done)

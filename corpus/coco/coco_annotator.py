@@ -34,7 +34,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from corpus.coco import masks
+from corpus.shapes import CocoShape, ShapeError, coco_shape
 from corpus.coco.categories import annotator_names, domain_categories, resolve_domain
 from corpus.coco.images import FilePlacer, file_name, image_select, image_size, license_of
 from corpus.coco.writer import JsonObjectWriter
@@ -95,26 +95,24 @@ class AnnotatorExportSummary:
     box_only: int = 0
     converted: int = 0
     missing_files: int = 0
+    invalid: int = 0  # annotations left out: a shape unsafe to rasterise (see corpus.shapes)
     skipped_license: Counter = field(default_factory=Counter)  # reason -> images
     policy: str = ""
     exported_at: str = ""
 
 
-def _polygons(ann: Any, width: int, height: int) -> tuple[list[list[float]], str]:
-    seg = ann.segmentation
-    box = (ann.bbox_x, ann.bbox_y, ann.bbox_w, ann.bbox_h)
-    if masks.is_polygons(seg):
-        return seg, ""
-    if masks.is_rle(seg):
-        polys = masks.to_polygons(seg, height, width)
-        if polys:
-            return polys, "converted"
-    return masks.box_polygon(*box), "box"
+def _shape(ann: Any, width: int, height: int) -> CocoShape | None:
+    """The annotation as sent to COCO Annotator (polygons only), or None if its shape is unusable."""
+    try:
+        return coco_shape(ann.segmentation, (ann.bbox_x, ann.bbox_y, ann.bbox_w, ann.bbox_h), width, height, "polygon")
+    except ShapeError:
+        return None
 
 
 def exported_polygons(ann: Any, width: int, height: int) -> list[list[float]]:
-    """The polygons this annotation was (or would be) sent to COCO Annotator as."""
-    return _polygons(ann, width, height)[0]
+    """The polygons this annotation was (or would be) sent to COCO Annotator as ([] if none)."""
+    shape = _shape(ann, width, height)
+    return shape.segmentation if shape is not None else []
 
 
 def export_coco_annotator(
@@ -190,18 +188,19 @@ def export_coco_annotator(
                 )
                 for ann in anns:
                     width, height = sizes[ann.image_id]
-                    polys, note = _polygons(ann, width, height)
-                    summary.box_only += note == "box"
-                    summary.converted += note == "converted"
-                    box = masks.bbox(polys, height, width) if note else [ann.bbox_x, ann.bbox_y, ann.bbox_w, ann.bbox_h]
-                    area = ann.area if ann.area and not note else masks.area(polys, height, width)
+                    shape = _shape(ann, width, height)
+                    if shape is None:  # unsafe to rasterise (a store older than the shape checks)
+                        summary.invalid += 1
+                        continue
+                    summary.box_only += shape.note == "box"
+                    summary.converted += shape.note == "converted"
                     w.item({
                         "id": ann.id,
                         "image_id": ann.image_id,
                         "category_id": cat_id[ann.class_id],
-                        "segmentation": polys,
-                        "bbox": [float(v) for v in box],
-                        "area": int(round(area)),
+                        "segmentation": shape.segmentation,
+                        "bbox": shape.bbox,
+                        "area": int(round(shape.area)),
                         "iscrowd": False,
                         "isbbox": False,
                         "color": id_color(ann.id),

@@ -23,7 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from corpus.coco import masks
+from corpus.shapes import ShapeError, coco_shape
 from corpus.coco.categories import Category, domain_categories, resolve_domain
 from corpus.coco.images import FilePlacer, file_name, image_entry, image_select, image_size, license_entry, license_of
 from corpus.coco.splits import Splits, split_key, split_of
@@ -82,6 +82,7 @@ class CocoExportSummary:
     missing_files: int = 0
     box_only: int = 0  # annotations without a usable mask, written as their box
     empty: int = 0  # annotations left out: neither mask nor box covers a pixel
+    invalid: int = 0  # annotations left out: a shape unsafe to rasterise (see corpus.shapes)
     converted: int = 0  # polygon <-> RLE conversions
     fallback_categories: list[str] = field(default_factory=list)
     policy: str = ""
@@ -89,46 +90,26 @@ class CocoExportSummary:
 
 def annotation_entry(row: Any, category_id: int, mode: str, width: int, height: int) -> tuple[dict[str, Any] | None, str]:
     """One COCO annotation from a store row; the second value says what was done to the mask
-    ("", "converted" or "box"). None (note "empty") for an instance with neither a mask nor a box
-    that covers a pixel: annToMask would give an empty mask and trainers choke on area 0."""
-    seg, note = row.segmentation, ""
+    ("", "converted" or "box"). None with note "empty" for an instance with neither a mask nor a
+    box that covers a pixel (annToMask would give an empty mask and trainers choke on area 0),
+    or "invalid" for a shape unsafe to rasterise (a store written before the shape checks).
+    Box and area always come from the mask written (:func:`corpus.shapes.coco_shape`)."""
     box = [float(row.bbox_x), float(row.bbox_y), float(row.bbox_w), float(row.bbox_h)]
-    if mode == "rle":
-        if masks.is_rle(seg) and isinstance(seg.get("counts"), str):
-            pass
-        elif masks.is_rle(seg) or masks.is_polygons(seg):
-            seg, note = masks.to_rle(seg, height, width), "converted"
-        else:
-            seg, note = masks.to_rle(masks.box_polygon(*box), height, width), "box"
-        if note != "box" and masks.area(seg, height, width) <= 0:  # an empty mask (a detector's)
-            seg, note = masks.to_rle(masks.box_polygon(*box), height, width), "box"
-    else:
-        if masks.is_polygons(seg):
-            pass
-        elif masks.is_rle(seg):
-            seg, note = masks.to_polygons(seg, height, width), "converted"
-            if not seg:
-                seg, note = masks.box_polygon(*box), "box"
-        else:
-            seg, note = masks.box_polygon(*box), "box"
-    area = float(row.area or 0.0)
-    if area <= 0 or note == "box":
-        area = masks.area(seg, height, width)
-    if area <= 0 and note != "box" and box[2] > 0 and box[3] > 0:
-        seg, note = masks.box_polygon(*box), "box"
-        seg = masks.to_rle(seg, height, width) if mode == "rle" else seg
-        area = masks.area(seg, height, width)
-    if area <= 0:
+    try:
+        shape = coco_shape(row.segmentation, box, width, height, mode)
+    except ShapeError:
+        return None, "invalid"
+    if shape is None:
         return None, "empty"
     return {
         "id": row.id,
         "image_id": row.image_id,
         "category_id": category_id,
-        "bbox": box,
-        "area": area,
+        "bbox": shape.bbox,
+        "area": shape.area,
         "iscrowd": 1 if row.iscrowd else 0,
-        "segmentation": seg,
-    }, note
+        "segmentation": shape.segmentation,
+    }, shape.note
 
 
 ANNOTATION_COLUMNS = (
@@ -285,7 +266,10 @@ def export_coco(
                 split, (w_, h_) = last_route
                 entry, note = annotation_entry(row, sel.cat_id[row.class_id], opts.segmentation, w_, h_)
                 if entry is None:
-                    summary.empty += 1
+                    if note == "invalid":
+                        summary.invalid += 1
+                    else:
+                        summary.empty += 1
                     continue
                 if note == "box":
                     summary.box_only += 1

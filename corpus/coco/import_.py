@@ -53,7 +53,8 @@ from corpus.coco.coco_annotator import GENERATOR, color_residue, exported_polygo
 from corpus.coco.images import parse_file_name
 from corpus.coco.validate import CaAnnotation, CaFile, InvalidInput, load_json, parse_coco_annotator
 from corpus.errors import UsageError
-from corpus.review import _decide, add, as_utc, default_reviewer, done_image_ids, geometry, mark_image_done
+from corpus import shapes
+from corpus.review import MAX_ID, _decide, add, as_utc, default_reviewer, done_image_ids, geometry, mark_image_done
 from corpus.store.db import session_scope
 from corpus.store.models import Annotation, Image
 
@@ -130,7 +131,7 @@ def _resolve_file(session, ca: CaFile, ctx: _Context) -> dict[int, Image]:
     images: dict[int, Image] = {}
     for im in ca.images:
         parsed = parse_file_name(im.file_name)
-        img = session.get(Image, parsed[0]) if parsed else None
+        img = session.get(Image, parsed[0]) if parsed and 0 < parsed[0] <= MAX_ID else None
         if img is None or (parsed[1] and (img.sha1 or "")[:10] != parsed[1]):
             problems.append(f"image {im.id}: file {im.file_name!r} is not an image of this store "
                             "(names come from `corpus export coco-annotator`: <id>-<sha1>.<ext>)")
@@ -141,11 +142,11 @@ def _resolve_file(session, ca: CaFile, ctx: _Context) -> dict[int, Image]:
         w, h = (int(img.width or 0), int(img.height or 0)) if img is not None else (0, 0)
         if not (w and h):
             continue
-        where = f"annotation {a.id} (image {a.image_id})"
-        if masks.is_rle(a.segmentation) and [int(v) for v in a.segmentation["size"]] != [h, w]:
-            problems.append(f"{where}: RLE size {a.segmentation['size']} is not the image's [height, width] [{h}, {w}]")
-        elif masks.area(a.segmentation, h, w) <= 0:
-            problems.append(f"{where}: the shape covers no pixel of the {w}x{h} image (redraw or delete it)")
+        # The file's bbox is COCO Annotator's own reckoning; the mask decides, so only the mask
+        # is checked (and the box is taken from it when the shape is recorded).
+        if problem := shapes.shape_problem(a.segmentation, None, w, h):
+            problems.append(f"annotation {a.id} (image {a.image_id}): {problem}"
+                            + (" (redraw or delete it)" if "covers no pixel" in problem else ""))
     used = {a.category_id for a in ca.annotations}
     for cid in sorted(used):
         cat = ca.categories[cid]
@@ -246,7 +247,7 @@ def _apply_file(session, ca: CaFile, when: dt.datetime, ctx: _Context, who: str,
             new_class = ctx.class_by_name[ca.categories[fa.category_id].name.strip().casefold()]
             ann_id = pairs.get(fa.id)
             if ann_id is None:
-                _, ev = add(session, img.id, new_class, who, segmentation=fa.segmentation, bbox=fa.bbox,
+                _, ev = add(session, img.id, new_class, who, segmentation=fa.segmentation, bbox=None,
                             origin=origin, note=note, external_id=f"coco-annotator:{fa.id}", at=when)
                 out("added", ev.annotation_id, fa)
                 continue
@@ -285,7 +286,7 @@ def _apply_file(session, ca: CaFile, when: dt.datetime, ctx: _Context, who: str,
                 continue
             changes["class_id"] = new_class
             if shape_changed:
-                changes.update(geometry(fa.segmentation, fa.bbox, width, height))
+                changes.update(geometry(fa.segmentation, None, width, height))
             action = "edit" if shape_changed else "relabel"
             _decide(session, ann, action, who, status="edited", changes=changes, origin=origin, note=note, at=when)
             out("edited" if shape_changed else "relabeled", ann_id, fa)

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from corpus.coco import masks
+from corpus import shapes
+from corpus.shapes import segmentation_problem
 from corpus.errors import InputError
 
 MAX_LISTED = 12
@@ -45,6 +46,9 @@ def load_json(path: Path | str) -> Any:
         raise InvalidInput(path, ["the file is empty"])
     try:
         return json.loads(text)
+    except RecursionError:
+        raise InvalidInput(path, ["the JSON is nested too deeply to be a COCO file (arrays or objects inside "
+                                  "each other thousands of levels down)"]) from None
     except json.JSONDecodeError as exc:
         if exc.pos >= len(text.rstrip()):
             raise InvalidInput(path, [f"truncated: the JSON ends early at line {exc.lineno} column {exc.colno} "
@@ -56,60 +60,9 @@ def _is_int(v: Any) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
 
 
-def _is_num(v: Any) -> bool:
-    # Python's json reads NaN and Infinity; pycocotools crashes the process on them.
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-
-
-MAX_COORD = 1e6  # beyond any image; pycocotools allocates (and crashes) on absurd coordinates
-
-
-def _string_runs(counts: str) -> list[int] | None:
-    """The run lengths of a compressed COCO RLE string (pycocotools' ``rleFrString``), or None if
-    it ends mid-number. pycocotools itself decodes a string whose runs fall short of the mask
-    into uninitialised memory, so the sum is checked here."""
-    runs: list[int] = []
-    p = 0
-    while p < len(counts):
-        x, k, more = 0, 0, True
-        while more:
-            if p >= len(counts):
-                return None
-            c = ord(counts[p]) - 48
-            x |= (c & 0x1F) << (5 * k)
-            more = bool(c & 0x20)
-            p += 1
-            k += 1
-            if not more and c & 0x10:
-                x |= -1 << (5 * k)
-        if len(runs) > 2:
-            x += runs[-2]
-        runs.append(x)
-    return runs
-
-
-def segmentation_problem(seg: Any) -> str | None:
-    """Why a polygon list or RLE cannot be rasterised safely, or None."""
-    if masks.is_polygons(seg):
-        if not all(_is_num(v) and abs(v) <= MAX_COORD for p in seg for v in p):
-            return "polygon coordinates must be finite numbers within the image"
-        return None
-    if masks.is_rle(seg):
-        size, counts = seg["size"], seg["counts"]
-        if not (isinstance(size, list) and len(size) == 2 and all(_is_int(v) and 0 < v <= MAX_COORD for v in size)):
-            return f"RLE size must be [height, width], got {size!r}"
-        if isinstance(counts, list):
-            if not all(_is_int(v) and v >= 0 for v in counts) or sum(counts) != size[0] * size[1]:
-                return "RLE counts must be non-negative run lengths adding up to height x width"
-        elif not isinstance(counts, str) or not counts.isascii() or not counts:
-            return f"RLE counts must be a string or a list of run lengths, got {counts!r:.40}"
-        else:
-            runs = _string_runs(counts)
-            if runs is None or any(r < 0 for r in runs) or sum(runs) != size[0] * size[1]:
-                return "RLE counts do not decode to a mask of its size"
-        return None
-    return ("expected polygons [[x1, y1, x2, y2, x3, y3, ...], ...] with at least three points each, "
-            "or an RLE")
+# One shape validation for the whole project (corpus.shapes); here without the image size,
+# which is checked against the store's image when the file is resolved.
+_is_num = shapes.is_number
 
 
 @dataclass(frozen=True)

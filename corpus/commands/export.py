@@ -95,6 +95,9 @@ def coco_cmd(
         console.print(f"{summary.box_only} annotation(s) without a usable mask were written with their box")
     if summary.empty:
         console.print(f"[yellow]left out[/] {summary.empty} annotation(s) whose mask and box cover no pixel")
+    if summary.invalid:
+        console.print(f"[yellow]{summary.invalid} annotation(s) with an unusable shape left out[/] "
+                      "(non-finite, outside the image or too large; fix them with `corpus review edit`)")
     if summary.fallback_categories:
         console.print(f"[yellow]note[/]: {len(summary.fallback_categories)} class(es) have no category_id in the store and "
                       f"got a derived id (stable only while no clashing class appears): {', '.join(summary.fallback_categories)}")
@@ -152,6 +155,9 @@ def coco_annotator_cmd(
     console.print(f"license policy: {summary.policy}")
     for reason, n in sorted(summary.skipped_license.items()):
         console.print(f"[yellow]left out[/] {n} image(s): {reason}")
+    if summary.invalid:
+        console.print(f"[yellow]{summary.invalid} annotation(s) with an unusable shape left out[/] "
+                      "(non-finite, outside the image or too large; fix them with `corpus review edit`)")
     console.print(f"Next: copy {out}/images/* into a COCO Annotator dataset folder, import "
                   f"{out}/annotations/part-*.json there, review, export, then `corpus import coco-annotator FILE`.")
 

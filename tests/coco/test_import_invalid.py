@@ -151,3 +151,36 @@ def test_a_full_image_rle_of_the_right_size_is_imported(store, tmp_path, good_fi
     bad = _mutate(good_file, tmp_path, _seg(0, {"size": [60, 80], "counts": [0, 60 * 80]}))
     report = import_coco_annotator(store.engine, [bad], who="t")
     assert report.counts["edited"] == 1
+
+
+def test_very_deep_json_is_a_clear_error(store, tmp_path):
+    bad = _write(tmp_path, "deep.json", b"[" * 100_000 + b"]" * 100_000)
+    with pytest.raises(InvalidInput, match="nested too deeply"):
+        import_coco_annotator(store.engine, [bad])
+
+
+def test_an_image_id_beyond_any_store_is_not_ours(store, tmp_path, good_file):
+    def fn(d):
+        d["images"][0]["file_name"] = "100000000000000000000000-" + d["images"][0]["file_name"].split("-", 1)[1]
+
+    bad = _mutate(good_file, tmp_path, fn)
+    before = snapshot(store.engine)
+    with pytest.raises(InvalidInput, match="is not an image of this store"):
+        import_coco_annotator(store.engine, [bad])
+    assert snapshot(store.engine) == before
+
+
+def test_an_added_annotation_with_a_zero_size_box_takes_its_mask_bounds(store, tmp_path, good_file):
+    """COCO Annotator's bbox is whatever the file says; the mask decides (no ReviewError)."""
+    def fn(d):
+        a = dict(d["annotations"][0])
+        a.update(id=99999, color="#123456", bbox=[60, 40, 0, 0], segmentation=[[60, 40, 70, 40, 70, 50, 60, 50]])
+        d["annotations"].append(a)
+
+    bad = _mutate(good_file, tmp_path, fn)
+    report = import_coco_annotator(store.engine, [bad], who="t")
+    assert report.counts["added"] == 1
+    added = next(o for o in report.outcomes if o.kind == "added")
+    with Session(store.engine) as s:
+        ann = s.get(m.Annotation, added.annotation_id)
+        assert (ann.bbox_x, ann.bbox_y, ann.bbox_w, ann.bbox_h) == (60, 40, 10, 10)

@@ -1,0 +1,280 @@
+"""One shape validation for every way a box or mask enters or leaves the store.
+
+pycocotools is C: it trusts its input. NaN or infinite coordinates, a box of 1e300, a polygon of
+a thousand vertices at 1e6 px or an RLE whose runs do not add up make it allocate gigabytes,
+read uninitialised memory or crash the process. So every shape is checked here, in plain Python,
+before pycocotools sees it: by review add/edit, by the COCO Annotator import, by both exports,
+by evaluate, and by the web reviewer. The checks:
+
+* numbers are finite ints or floats (not bools, not strings);
+* a box has positive width and height and lies inside the image, within a tolerance
+  (:func:`tolerance`: detectors and editors overshoot the border by a pixel or two);
+* polygons have at least three points each, at most :data:`MAX_POINTS` points in all and at most
+  :data:`MAX_POLYGONS` polygons, every point inside the image within the tolerance, and an
+  outline no longer than :data:`MAX_OUTLINE` times the image's width + height (pycocotools'
+  rasteriser allocates memory in proportion to the outline);
+* an RLE has the image's size and runs that add up to it;
+* the mask covers at least one pixel (checked last, by rasterising what passed the rest).
+
+:func:`shape_problem` says what is wrong (or None); :func:`check_shape` raises :class:`ShapeError`.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Sequence
+
+from corpus.errors import UsageError
+
+MAX_POINTS = 20_000  # vertices per annotation, all polygons together (a traced 4K mask has ~3,000)
+MAX_POLYGONS = 1_000
+MAX_OUTLINE = 100  # total outline (max(|dx|, |dy|) per edge) at most this x (width + height)
+MAX_SIDE = 100_000  # image sides we rasterise at all
+MAX_COORD = 1e6  # without an image size: beyond any image
+
+
+class ShapeError(UsageError):
+    """A box or segmentation that cannot be stored or exported safely; the message says why."""
+
+
+def tolerance(width: int, height: int) -> float:
+    """How far (px) a point or box edge may lie outside the image: 2 px or 1 % of the longer side."""
+    return max(2.0, 0.01 * max(width, height))
+
+
+def is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def is_rle(seg: Any) -> bool:
+    return isinstance(seg, dict) and "counts" in seg and "size" in seg
+
+
+def is_polygons(seg: Any) -> bool:
+    """A non-empty list of polygons with at least three points each (what pycocotools accepts)."""
+    return (
+        isinstance(seg, list)
+        and len(seg) > 0
+        and all(
+            isinstance(p, list) and len(p) >= 6 and len(p) % 2 == 0
+            and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in p)
+            for p in seg
+        )
+    )
+
+
+def _fmt(v: float) -> str:
+    return f"{v:g}"
+
+
+def box_problem(bbox: Any, width: int | None = None, height: int | None = None) -> str | None:
+    """Why ``bbox`` ([x, y, w, h]) is not a usable box on a ``width`` x ``height`` image, or None."""
+    if not (isinstance(bbox, (list, tuple)) and len(bbox) == 4 and all(is_number(v) for v in bbox)):
+        return f"box must be x,y,w,h with w, h > 0 as 4 finite numbers, not {list(bbox) if isinstance(bbox, (list, tuple)) else bbox!r:.60}"
+    x, y, w, h = (float(v) for v in bbox)
+    if w <= 0 or h <= 0:
+        return f"box must be x,y,w,h with w, h > 0, not {[_fmt(v) for v in (x, y, w, h)]} (a box of zero size covers nothing)"
+    if width and height:
+        t = tolerance(width, height)
+        if x < -t or y < -t or x + w > width + t or y + h > height + t:
+            return (f"box {[_fmt(v) for v in (x, y, w, h)]} does not fit the {width}x{height} image "
+                    f"(it may overshoot the border by {_fmt(t)} px at most)")
+    elif max(abs(x), abs(y), x + w, y + h) > MAX_COORD:
+        return f"box {[_fmt(v) for v in (x, y, w, h)]} lies beyond any image"
+    return None
+
+
+def _string_runs(counts: str) -> list[int] | None:
+    """The run lengths of a compressed COCO RLE string (pycocotools' ``rleFrString``), or None if
+    it ends mid-number. pycocotools itself decodes a string whose runs fall short of the mask
+    into uninitialised memory, so the sum is checked here."""
+    runs: list[int] = []
+    p = 0
+    while p < len(counts):
+        x, k, more = 0, 0, True
+        while more:
+            if p >= len(counts):
+                return None
+            c = ord(counts[p]) - 48
+            x |= (c & 0x1F) << (5 * k)
+            more = bool(c & 0x20)
+            p += 1
+            k += 1
+            if not more and c & 0x10:
+                x |= -1 << (5 * k)
+        if len(runs) > 2:
+            x += runs[-2]
+        runs.append(x)
+    return runs
+
+
+def _rle_problem(seg: dict[str, Any], width: int | None, height: int | None) -> str | None:
+    size, counts = seg["size"], seg["counts"]
+    if not (isinstance(size, list) and len(size) == 2
+            and all(isinstance(v, int) and not isinstance(v, bool) and 0 < v <= MAX_SIDE for v in size)):
+        return f"RLE size must be [height, width], got {size!r:.60}"
+    if width and height and [int(v) for v in size] != [height, width]:
+        return f"RLE size {size} is not the image's [height, width] [{height}, {width}]"
+    n = size[0] * size[1]
+    if isinstance(counts, list):
+        if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in counts) or sum(counts) != n:
+            return "RLE counts must be non-negative run lengths adding up to height x width"
+    elif not isinstance(counts, str) or not counts.isascii() or not counts:
+        return f"RLE counts must be a string or a list of run lengths, got {counts!r:.40}"
+    else:
+        runs = _string_runs(counts)
+        if runs is None or any(r < 0 for r in runs) or sum(runs) != n:
+            return "RLE counts do not decode to a mask of its size"
+    return None
+
+
+def _polygons_problem(seg: list[list[float]], width: int | None, height: int | None) -> str | None:
+    if len(seg) > MAX_POLYGONS:
+        return f"{len(seg)} polygons: at most {MAX_POLYGONS} per annotation"
+    n_points = sum(len(p) for p in seg) // 2
+    if n_points > MAX_POINTS:
+        return f"{n_points} points: at most {MAX_POINTS} per annotation (simplify the outline)"
+    if not all(is_number(v) and abs(v) <= MAX_COORD for p in seg for v in p):
+        return "polygon coordinates must be finite numbers within the image"
+    if not (width and height):
+        return None
+    t = tolerance(width, height)
+    outside = [(p[i], p[i + 1]) for p in seg for i in range(0, len(p), 2)
+               if not (-t <= p[i] <= width + t and -t <= p[i + 1] <= height + t)]
+    if outside and len(outside) == n_points:
+        return f"the shape covers no pixel of the {width}x{height} image (all its points lie outside it)"
+    if outside:
+        x, y = outside[0]
+        return (f"{len(outside)} point(s) lie outside the {width}x{height} image by more than {_fmt(t)} px, "
+                f"e.g. ({_fmt(x)}, {_fmt(y)})")
+    outline = sum(max(abs(p[i] - p[i - 2]), abs(p[i + 1] - p[i - 1])) for p in seg for i in range(0, len(p), 2))
+    if outline > MAX_OUTLINE * (width + height):
+        return f"the outline is {outline:.0f} px long: at most {MAX_OUTLINE} x (width + height) on this image"
+    return None
+
+
+def segmentation_problem(seg: Any, width: int | None = None, height: int | None = None) -> str | None:
+    """Why a segmentation cannot be rasterised safely on a ``width`` x ``height`` image (or, with
+    no size, at all), or None. Does not rasterise: see :func:`shape_problem` for "covers a pixel"."""
+    if is_polygons(seg):
+        return _polygons_problem(seg, width, height)
+    if is_rle(seg):
+        return _rle_problem(seg, width, height)
+    return ("expected polygons [[x1, y1, x2, y2, x3, y3, ...], ...] with at least three points each, "
+            "or an RLE")
+
+
+def shape_problem(segmentation: Any | None, bbox: Sequence[float] | None, width: int | None,
+                  height: int | None, *, covers_pixel: bool = True) -> str | None:
+    """Why a shape (a segmentation, a box, or both) is not usable on the image, or None.
+
+    With ``covers_pixel`` (default) a segmentation that passed every other check is rasterised
+    to check that it covers at least one pixel (a line or a sliver would be an empty mask)."""
+    if width is not None and height is not None and (
+            not (isinstance(width, int) and isinstance(height, int)) or not (0 <= width <= MAX_SIDE and 0 <= height <= MAX_SIDE)):
+        return f"the image size {width}x{height} is not usable"
+    if segmentation is None and bbox is None:
+        return "give a box or a segmentation"
+    if bbox is not None and (problem := box_problem(bbox, width, height)):
+        return problem
+    if segmentation is None:
+        return None
+    if problem := segmentation_problem(segmentation, width, height):
+        return f"segmentation: {problem}"
+    if covers_pixel and width and height and mask_area(segmentation, width, height) <= 0:
+        return f"the segmentation covers no pixel of the {width}x{height} image"
+    return None
+
+
+def check_shape(segmentation: Any | None, bbox: Sequence[float] | None, width: int | None,
+                height: int | None, **kw: Any) -> None:
+    """Raise :class:`ShapeError` if :func:`shape_problem` finds one."""
+    if problem := shape_problem(segmentation, bbox, width, height, **kw):
+        raise ShapeError(problem)
+
+
+def mask_area(segmentation: Any, width: int, height: int) -> float:
+    """Pixels covered by a segmentation that passed :func:`segmentation_problem` for this size."""
+    from annotators import masks as amasks
+
+    if is_rle(segmentation):
+        return amasks.rle_area(segmentation)
+    return amasks.rle_area(amasks.polygons_to_rle(segmentation, height, width))
+
+
+# --- the one conversion to COCO ------------------------------------------------------------
+
+
+class CocoShape:
+    """An instance as COCO writes it: ``segmentation`` (polygons or RLE), ``bbox`` = the bounds of
+    the mask that segmentation rasterises to, ``area`` = its pixel count, and ``note``: "" (the
+    stored mask as is), "converted" (polygons <-> RLE) or "box" (no usable mask: its box)."""
+
+    __slots__ = ("segmentation", "bbox", "area", "note")
+
+    def __init__(self, segmentation: Any, bbox: list[float], area: float, note: str) -> None:
+        self.segmentation, self.bbox, self.area, self.note = segmentation, bbox, area, note
+
+    def __repr__(self) -> str:
+        return f"CocoShape(bbox={self.bbox}, area={self.area}, note={self.note!r})"
+
+
+def _box_polygon(x: float, y: float, w: float, h: float) -> list[list[float]]:
+    return [[x, y, x + w, y, x + w, y + h, x, y + h]]
+
+
+def coco_shape(segmentation: Any | None, bbox: Sequence[float] | None, width: int, height: int,
+               mode: str = "polygon") -> CocoShape | None:
+    """The one place an instance becomes COCO (training export, COCO Annotator export, evaluate).
+
+    ``mode``: "polygon" (RLE traced into polygons), "rle" (polygons rasterised) or "any" (as
+    stored). Without a mask, or with one covering no pixel, the box stands in (note "box").
+    The box written is always the bounds of the written mask, so a reader that crops the mask to
+    its box (FiftyOne) loses nothing, and the area is the mask's. Returns None when nothing
+    covers a pixel. Raises :class:`ShapeError` for a shape that is unsafe to rasterise."""
+    from annotators import masks as amasks
+
+    if not (width and height):
+        raise ShapeError(f"the image size {width}x{height} is unknown")
+    if segmentation is not None and (problem := segmentation_problem(segmentation, width, height)):
+        raise ShapeError(f"segmentation: {problem}")
+    box = [float(v) for v in bbox] if bbox is not None else None
+    box_ok = box is not None and box_problem(box, width, height) is None
+    if segmentation is None and not box_ok:
+        if box is not None and all(is_number(v) for v in box) and (box[2] <= 0 or box[3] <= 0):
+            return None  # a box of zero size: empty, not unsafe
+        raise ShapeError(box_problem(box, width, height) if box is not None else "no segmentation and no box")
+
+    def rle_of(seg: Any) -> dict[str, Any]:
+        if is_rle(seg):
+            return seg if isinstance(seg["counts"], str) else amasks.mask_to_rle(amasks.rle_to_mask(seg))
+        return amasks.polygons_to_rle(seg, height, width)
+
+    seg, note = segmentation, ""
+    if seg is not None:
+        if mode == "rle" and not (is_rle(seg) and isinstance(seg["counts"], str)):
+            seg, note = rle_of(seg), "converted"
+        elif mode == "polygon" and is_rle(seg):
+            traced = amasks.mask_to_polygons(amasks.rle_to_mask(seg), min_area=0.0)
+            # A traced contour can enclose no pixel centre (a one-pixel-wide L): drop such
+            # polygons, as pycocotools would rasterise them to nothing.
+            seg = [p for p in traced if amasks.rle_area(amasks.polygons_to_rle([p], height, width)) > 0]
+            note = "converted"
+            if not seg:
+                seg = None
+    rle = rle_of(seg) if seg is not None else None
+    if rle is None or amasks.rle_area(rle) <= 0:
+        if not box_ok:
+            return None
+        seg, note = _box_polygon(*box), "box"
+        rle = amasks.polygons_to_rle(seg, height, width)
+        if mode == "rle":
+            seg = rle
+    area = amasks.rle_area(rle)
+    if area <= 0:
+        return None
+    return CocoShape(seg, list(amasks.rle_to_bbox(rle)), area, note)
+
+
+__all__ = ["CocoShape", "coco_shape", "ShapeError", "tolerance", "is_number", "is_rle", "is_polygons", "box_problem", "segmentation_problem",
+           "shape_problem", "check_shape", "mask_area", "MAX_POINTS", "MAX_POLYGONS", "MAX_OUTLINE"]
