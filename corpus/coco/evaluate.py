@@ -20,7 +20,7 @@ from sqlalchemy import and_, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from corpus.coco import masks
+from corpus.shapes import CocoShape, ShapeError, coco_shape, is_polygons, is_rle
 from corpus.coco.categories import domain_categories, resolve_domain
 from corpus.store.models import AnnotatedImage, Annotation, Image, Proposal
 
@@ -62,10 +62,13 @@ class ModelEvaluation:
         return f"{self.model_name}@{self.model_version[:12]}"
 
 
-def _seg_or_box(seg: Any, box: list[float]) -> Any:
-    if masks.is_polygons(seg) or masks.is_rle(seg):
-        return seg
-    return masks.box_polygon(*box)
+def _instance(seg: Any, box: list[float], width: int, height: int) -> CocoShape | None:
+    """The instance as the export writes it (corpus.shapes.coco_shape: checked, area from the
+    mask, box = the mask's bounds), or None if nothing usable covers a pixel."""
+    try:
+        return coco_shape(seg if (is_polygons(seg) or is_rle(seg)) else None, box, width, height, "any")
+    except ShapeError:
+        return None
 
 
 def _coco(images: list[dict], cats: list[dict], anns: list[dict]):
@@ -141,21 +144,28 @@ def evaluate(engine: Engine, domain: str | None = None, models: list[str] | None
             img_ids = sorted(done & ran)
             imgs = [{"id": i, "width": w or 1, "height": h or 1} for i, w, h in session.execute(
                 select(Image.id, Image.width, Image.height).where(Image.id.in_(img_ids)))]
+            size = {im["id"]: (im["width"], im["height"]) for im in imgs}
             truth = []
             for a in session.scalars(select(Annotation).where(
                     Annotation.image_id.in_(img_ids), Annotation.class_id.in_(class_ids),
                     Annotation.status.in_(("accepted", "edited")))):
-                box = [a.bbox_x, a.bbox_y, a.bbox_w, a.bbox_h]
-                truth.append({"id": a.id, "image_id": a.image_id, "category_id": a.class_id, "bbox": box,
-                              "area": a.area or box[2] * box[3], "iscrowd": int(a.iscrowd),
-                              "segmentation": _seg_or_box(a.segmentation, box)})
+                shape = _instance(a.segmentation, [a.bbox_x, a.bbox_y, a.bbox_w, a.bbox_h], *size[a.image_id])
+                if shape is None:
+                    continue
+                truth.append({"id": a.id, "image_id": a.image_id, "category_id": a.class_id, "bbox": shape.bbox,
+                              "area": shape.area, "iscrowd": int(a.iscrowd), "segmentation": shape.segmentation})
             dets = []
             for p in session.scalars(select(Proposal).where(
                     Proposal.image_id.in_(img_ids), Proposal.model_name == name, Proposal.model_version == version)):
                 box = [p.bbox_x, p.bbox_y, p.bbox_w, p.bbox_h]
+                shape = _instance(p.mask_rle, box, *size[p.image_id])
+                if shape is None:
+                    continue
+                # A detection's box is what the model predicted (box AP scores that); its mask and
+                # area are the mask's.
                 dets.append({"id": p.id, "image_id": p.image_id, "category_id": p.class_id or 0, "bbox": box,
-                             "score": p.score, "area": p.area or box[2] * box[3], "iscrowd": 0,
-                             "segmentation": _seg_or_box(p.mask_rle, box)})
+                             "score": p.score, "area": shape.area, "iscrowd": 0,
+                             "segmentation": shape.segmentation})
             gt = _coco(imgs, cat_entries, truth)
             dt_ = _coco(imgs, cat_entries, dets)
             me = ModelEvaluation(name, version, len(img_ids), len(truth), len(dets))
