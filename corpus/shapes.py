@@ -251,9 +251,10 @@ def coco_shape(segmentation: Any | None, bbox: Sequence[float] | None, width: in
         return amasks.polygons_to_rle(seg, height, width)
 
     seg, note = segmentation, ""
+    source = rle_of(seg) if seg is not None else None  # the stored mask: its bounds are the box
     if seg is not None:
         if mode == "rle" and not (is_rle(seg) and isinstance(seg["counts"], str)):
-            seg, note = rle_of(seg), "converted"
+            seg, note = source, "converted"
         elif mode == "polygon" and is_rle(seg):
             traced = amasks.mask_to_polygons(amasks.rle_to_mask(seg), min_area=0.0)
             # A traced contour can enclose no pixel centre (a one-pixel-wide L): drop such
@@ -266,14 +267,25 @@ def coco_shape(segmentation: Any | None, bbox: Sequence[float] | None, width: in
     if rle is None or amasks.rle_area(rle) <= 0:
         if not box_ok:
             return None
-        seg, note = _box_polygon(*box), "box"
+        seg, note, source = _box_polygon(*box), "box", None
         rle = amasks.polygons_to_rle(seg, height, width)
         if mode == "rle":
             seg = rle
     area = amasks.rle_area(rle)
     if area <= 0:
         return None
-    return CocoShape(seg, list(amasks.rle_to_bbox(rle)), area, note)
+    bounds = _union(amasks.rle_to_bbox(rle), amasks.rle_to_bbox(source) if source is not None else None)
+    return CocoShape(seg, bounds, area, note)
+
+
+def _union(a: Sequence[float], b: Sequence[float] | None) -> list[float]:
+    """The box holding both (a traced polygon covers a little less than the mask it came from:
+    the box is the mask's, which holds the polygon's too)."""
+    if b is None or b[2] <= 0 or b[3] <= 0:
+        return [float(v) for v in a]
+    x0, y0 = min(a[0], b[0]), min(a[1], b[1])
+    x1, y1 = max(a[0] + a[2], b[0] + b[2]), max(a[1] + a[3], b[1] + b[3])
+    return [float(x0), float(y0), float(x1 - x0), float(y1 - y0)]
 
 
 __all__ = ["CocoShape", "coco_shape", "ShapeError", "tolerance", "is_number", "is_rle", "is_polygons", "box_problem", "segmentation_problem",

@@ -9,7 +9,7 @@ because a fallback id changes if a clashing class appears later.
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import select
@@ -38,12 +38,15 @@ class Category:
     name_sources: dict[str, dict[str, Any]] = field(default_factory=dict)
     definition: str = ""
     fallback_id: bool = False
+    # The name written to COCO files: ``name``, or where two classes of the domain share it
+    # (regardless of case), ``name (synset)`` (see unique_names).
+    coco_name: str = ""
 
     def coco(self) -> dict[str, Any]:
         """The category entry of a training export (COCO plus LVIS-style fields)."""
         return {
             "id": self.id,
-            "name": self.name,
+            "name": self.coco_name or self.name,
             "supercategory": self.supercategory,
             "synset": self.synset,
             "synonyms": list(self.synonyms),
@@ -121,7 +124,8 @@ def domain_categories(session: Session, domain: Domain) -> list[Category]:
             definition=(en.definition or "") if en else "",
             fallback_id=c.category_id is None,
         ))
-    return sorted(cats, key=lambda k: k.id)
+    names = unique_names(cats)
+    return sorted((replace(c, coco_name=names[c.class_id]) for c in cats), key=lambda k: k.id)
 
 
 def _label_name(lab: Label) -> tuple[str | None, dict[str, Any] | None]:
@@ -139,10 +143,32 @@ def _label_name(lab: Label) -> tuple[str | None, dict[str, Any] | None]:
     return name, (prov[i] if i < len(prov) else None)
 
 
-def annotator_names(categories: list[Category]) -> dict[int, str]:
-    """class id -> a category name unique without regard to case (COCO Annotator matches names
-    case-insensitively, across all its datasets); clashing lemmas get their synset appended."""
+def unique_names(categories: list[Category]) -> dict[int, str]:
+    """class id -> a category name unique without regard to case, for every COCO file we write.
+
+    Readers match categories by name: CVAT's importer (Datumaro) refuses a file with two
+    categories of one name, COCO Annotator matches names case-insensitively across all its
+    datasets. A lemma two classes share (two senses of "swimmer", whatever the ontology build
+    made of them) gets its WordNet synset: ``swimmer (swimmer.n.02)``. The synset is unique in a
+    domain; should a name so made still clash, the category id settles it."""
     counts: dict[str, int] = {}
     for c in categories:
         counts[c.name.casefold()] = counts.get(c.name.casefold(), 0) + 1
-    return {c.class_id: (c.name if counts[c.name.casefold()] == 1 else f"{c.name} ({c.synset})") for c in categories}
+    out: dict[int, str] = {}
+    taken = {c.name.casefold() for c in categories if counts[c.name.casefold()] == 1}
+    for c in sorted(categories, key=lambda k: k.id):
+        if counts[c.name.casefold()] == 1:
+            out[c.class_id] = c.name
+            continue
+        name = f"{c.name} ({c.synset})"
+        if name.casefold() in taken:
+            name = f"{c.name} ({c.synset}, {c.id})"
+        taken.add(name.casefold())
+        out[c.class_id] = name
+    return out
+
+
+def annotator_names(categories: list[Category]) -> dict[int, str]:
+    """class id -> category name in COCO Annotator files: the same unique names as everywhere."""
+    fresh = unique_names(categories) if any(not c.coco_name for c in categories) else {}
+    return {c.class_id: c.coco_name or fresh[c.class_id] for c in categories}

@@ -32,6 +32,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from corpus import shapes
 from corpus.coco import masks
 from corpus.coco.categories import Category, domain_categories
 from corpus.coco.images import IMAGE_COLUMNS, FilePlacer, file_name, image_size, license_entry, license_of
@@ -146,6 +147,11 @@ def instance_outline(segmentation: Any, box: Sequence[float], width: int, height
     """(outline in pixels, note): note is "" (its mask), "merged" (several parts joined), "box"
     (no usable mask: its box) or "empty" (nothing covers a pixel: left out)."""
     polys: list[list[float]] = []
+    if not (isinstance(box, (list, tuple)) and len(box) == 4 and all(shapes.is_number(v) for v in box)):
+        return [], "empty"
+    if segmentation is not None and shapes.segmentation_problem(segmentation, width, height):
+        # Unsafe to rasterise (a store older than the shape checks): pycocotools must not see it.
+        segmentation = None
     if masks.is_polygons(segmentation):
         polys = [list(map(float, p)) for p in segmentation]
     elif masks.is_rle(segmentation):

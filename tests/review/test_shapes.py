@@ -114,3 +114,18 @@ def test_import_refuses_a_huge_polygon_without_crashing(store, tmp_path):
     out = " ".join((r.stdout + r.stderr).split())
     assert r.returncode == 1, (r.returncode, out[-2000:])
     assert "lie outside the 80x60 image" in out and "nothing was imported" in out and "Traceback" not in out
+
+
+def test_yolo_export_survives_bad_shapes_already_in_the_store(store, tmp_path):
+    with Session(store.engine) as s:
+        s.add(m.Annotation(image_id=store.images[1], class_id=store.classes["ball"], bbox_x=0, bbox_y=0,
+                           bbox_w=5, bbox_h=5, segmentation=BIG_POLY, area=25, origin="manual", status="accepted"))
+        s.add(m.Annotation(image_id=store.images[1], class_id=store.classes["ball"], bbox_x=1, bbox_y=1,
+                           bbox_w=5, bbox_h=5, segmentation=[[float("nan"), 1e300, 5, 5, 9, 1] * 300],
+                           area=0, origin="manual", status="accepted"))
+        s.commit()
+    r = _cli(store, "export", "yolo", "--license-policy", "research", "--no-images", str(tmp_path / "y"))
+    out = " ".join((r.stdout + r.stderr).split())
+    assert r.returncode == 0, (r.returncode, out[-2000:])
+    labels = " ".join(p.read_text() for p in (tmp_path / "y" / "labels").rglob("*.txt"))
+    assert "nan" not in labels and "inf" not in labels
