@@ -84,7 +84,7 @@ def box_problem(bbox: Any, width: int | None = None, height: int | None = None) 
     return None
 
 
-def _string_runs(counts: str) -> list[int] | None:
+def rle_runs(counts: str) -> list[int] | None:
     """The run lengths of a compressed COCO RLE string (pycocotools' ``rleFrString``), or None if
     it ends mid-number. pycocotools itself decodes a string whose runs fall short of the mask
     into uninitialised memory, so the sum is checked here."""
@@ -122,7 +122,7 @@ def _rle_problem(seg: dict[str, Any], width: int | None, height: int | None) -> 
     elif not isinstance(counts, str) or not counts.isascii() or not counts:
         return f"RLE counts must be a string or a list of run lengths, got {counts!r:.40}"
     else:
-        runs = _string_runs(counts)
+        runs = rle_runs(counts)
         if runs is None or any(r < 0 for r in runs) or sum(runs) != n:
             return "RLE counts do not decode to a mask of its size"
     return None
@@ -288,5 +288,5 @@ def _union(a: Sequence[float], b: Sequence[float] | None) -> list[float]:
     return [float(x0), float(y0), float(x1 - x0), float(y1 - y0)]
 
 
-__all__ = ["CocoShape", "coco_shape", "ShapeError", "tolerance", "is_number", "is_rle", "is_polygons", "box_problem", "segmentation_problem",
+__all__ = ["CocoShape", "coco_shape", "rle_runs", "ShapeError", "tolerance", "is_number", "is_rle", "is_polygons", "box_problem", "segmentation_problem",
            "shape_problem", "check_shape", "mask_area", "MAX_POINTS", "MAX_POLYGONS", "MAX_OUTLINE"]

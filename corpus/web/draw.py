@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from annotators import masks as amasks
-from corpus.coco.validate import _string_runs
+from corpus.shapes import rle_runs as _string_runs
 
 EPSILON = 0.75  # pixels
 
