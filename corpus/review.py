@@ -322,6 +322,41 @@ class AnnotationRow:
     bbox: tuple[float, float, float, float]
     version: int
     reviewed_by: str | None
+    model: str | None = None  # "name@version" of the proposal it came from
+
+    def as_dict(self) -> dict[str, Any]:
+        """A plain record (JSON, CSV)."""
+        return {"id": self.id, "image_id": self.image_id, "file": self.file, "class": self.class_name,
+                "synset": self.synset, "status": self.status, "origin": self.origin, "score": self.score,
+                "model": self.model, "bbox": list(self.bbox), "version": self.version, "reviewed_by": self.reviewed_by}
+
+
+def _filtered(session: Session, q, domain: Domain | None, *, statuses: Sequence[str], image_id: int | None,
+              class_ref: str | int | None, model: str | None, min_score: float | None, max_score: float | None):
+    """``q`` (over Annotation joined to OntologyClass and outer-joined to Proposal) narrowed by the
+    review filters. Scores and models are those of the proposal an annotation came from: an
+    annotation drawn by a reviewer has neither, so a score or model filter leaves it out."""
+    if min_score is not None and max_score is not None and min_score > max_score:
+        raise ReviewError(f"min_score {min_score:g} is above max_score {max_score:g}: nothing can match")
+    q = q.where(Annotation.status.in_(list(statuses)))
+    if domain is not None:
+        q = q.where(OntologyClass.domain_id == domain.id)
+    if class_ref is not None:
+        if domain is None:
+            raise ReviewError("a class filter needs a domain")
+        q = q.where(Annotation.class_id == resolve_class(session, class_ref, domain.id).id)
+    if image_id is not None:
+        q = q.where(Annotation.image_id == image_id) if _plausible_id(image_id) else q.where(False)
+    if model is not None:
+        name, _, version = model.partition("@")
+        q = q.where(Proposal.model_name == name)
+        if version:
+            q = q.where(Proposal.model_version.startswith(version, autoescape=True))
+    if min_score is not None:
+        q = q.where(Proposal.score >= min_score)
+    if max_score is not None:
+        q = q.where(Proposal.score <= max_score)
+    return q
 
 
 def list_annotations(
@@ -331,26 +366,65 @@ def list_annotations(
     statuses: Sequence[str] = ("pending",),
     image_id: int | None = None,
     class_ref: str | None = None,
-    limit: int = 50,
+    model: str | None = None,
+    min_score: float | None = None,
+    max_score: float | None = None,
+    limit: int | None = 50,
 ) -> list[AnnotationRow]:
-    """Annotations to look at, lowest proposal score first (the doubtful ones)."""
-    q = (select(Annotation, OntologyClass.name, OntologyClass.synset, Proposal.score, Image.local_path)
+    """Annotations to look at, lowest proposal score first (the doubtful ones); ``limit`` None
+    (or 0) for all."""
+    q = (select(Annotation, OntologyClass.name, OntologyClass.synset, Proposal.score, Image.local_path,
+                Proposal.model_name, Proposal.model_version)
          .join(OntologyClass, OntologyClass.id == Annotation.class_id)
          .join(Image, Image.id == Annotation.image_id)
-         .outerjoin(Proposal, Proposal.id == Annotation.proposal_id)
-         .where(Annotation.status.in_(list(statuses))))
-    if domain is not None:
-        q = q.where(OntologyClass.domain_id == domain.id)
-        if class_ref is not None:
-            q = q.where(Annotation.class_id == resolve_class(session, class_ref, domain.id).id)
-    if image_id is not None:
-        q = q.where(Annotation.image_id == image_id)
-    q = q.order_by(Proposal.score.is_(None), Proposal.score, Annotation.id).limit(limit)
+         .outerjoin(Proposal, Proposal.id == Annotation.proposal_id))
+    q = _filtered(session, q, domain, statuses=statuses, image_id=image_id, class_ref=class_ref, model=model,
+                  min_score=min_score, max_score=max_score)
+    q = q.order_by(Proposal.score.is_(None), Proposal.score, Annotation.id)
+    if limit:
+        q = q.limit(limit)
     out = []
-    for ann, name, synset, score, path in session.execute(q):
+    for ann, name, synset, score, path, mname, mversion in session.execute(q):
         out.append(AnnotationRow(ann.id, ann.image_id, path or "", name, synset, ann.status, ann.origin, score,
-                                 (ann.bbox_x, ann.bbox_y, ann.bbox_w, ann.bbox_h), ann.version, ann.reviewed_by))
+                                 (ann.bbox_x, ann.bbox_y, ann.bbox_w, ann.bbox_h), ann.version, ann.reviewed_by,
+                                 f"{mname}@{mversion}" if mname else None))
     return out
+
+
+def matching_annotation_ids(
+    session: Session,
+    domain: Domain | None = None,
+    *,
+    statuses: Sequence[str] = ("pending",),
+    image_id: int | None = None,
+    class_ref: str | int | None = None,
+    model: str | None = None,
+    min_score: float | None = None,
+    max_score: float | None = None,
+) -> list[int]:
+    """Ids of the annotations matching the filters (pending ones by default), in id order.
+
+    ``model``: a model name, or ``name@version`` (a version prefix will do)."""
+    q = (select(Annotation.id).join(OntologyClass, OntologyClass.id == Annotation.class_id)
+         .outerjoin(Proposal, Proposal.id == Annotation.proposal_id))
+    q = _filtered(session, q, domain, statuses=statuses, image_id=image_id, class_ref=class_ref, model=model,
+                  min_score=min_score, max_score=max_score)
+    return list(session.scalars(q.order_by(Annotation.id)))
+
+
+def decide_matching(session: Session, action: str, who: str, domain: Domain | None = None, *,
+                    dry_run: bool = False, note: str = "", origin: str = "cli", **filters: Any) -> list[int]:
+    """Accept or reject (``action``) every annotation matching ``filters`` (as for
+    :func:`matching_annotation_ids`), each with its own event in the review log; with ``dry_run``
+    only find them. Returns the ids (decided, or that would be)."""
+    decide = {"accept": accept, "reject": reject}.get(action)
+    if decide is None:
+        raise ReviewError(f"bulk decisions are accept or reject, not {action!r}")
+    ids = matching_annotation_ids(session, domain, **filters)
+    if not dry_run:
+        for i in ids:
+            decide(session, i, who, note=note, origin=origin)
+    return ids
 
 
 # --- images whose review is done ------------------------------------------------------------

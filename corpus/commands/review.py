@@ -45,23 +45,38 @@ def _decide_many(ids: list[int], action, who: str | None, expect: int | None, no
         console.print(f"annotation {ev.annotation_id}: {verb} (version {ev.after['version']}) by {who}")
 
 
+_DOMAIN = typer.Option(None, "--domain", "-d", help="Domain (default: the only one).")
+_CLASS = typer.Option(None, "--class", help="Only this class (synset, category id or English name).")
+_MODEL = typer.Option(None, "--model", help="Only annotations from this model's proposals: NAME or NAME@VERSION.")
+_MIN = typer.Option(None, "--min-score", help="Only annotations whose proposal scored at least this.")
+_MAX = typer.Option(None, "--max-score", help="Only annotations whose proposal scored at most this.")
+_IMAGE = typer.Option(None, "--image", help="Only this image id.")
+
+
 @review_app.command("list")
 def list_cmd(
-    domain: Optional[str] = typer.Option(None, "--domain", "-d", help="Domain (default: the only one)."),
+    domain: Optional[str] = _DOMAIN,
     status: str = typer.Option("pending", "--status", help="Statuses, comma separated (pending, accepted, edited, rejected, all)."),
-    image: Optional[int] = typer.Option(None, "--image", help="Only this image id."),
-    cls: Optional[str] = typer.Option(None, "--class", help="Only this class (synset, category id or English name)."),
-    limit: int = typer.Option(50, "--limit", help="Show at most this many (lowest proposal score first)."),
+    image: Optional[int] = _IMAGE, cls: Optional[str] = _CLASS, model: Optional[str] = _MODEL,
+    min_score: Optional[float] = _MIN, max_score: Optional[float] = _MAX,
+    limit: int = typer.Option(50, "--limit", help="Show at most this many (lowest proposal score first); 0 for all."),
+    fmt: str = typer.Option("table", "--format", help="table, json or csv (json and csv: for scripts)."),
 ) -> None:
     """List annotations to review, the most doubtful (lowest score) first.
 
-    Example: corpus review list --domain sport --status pending --limit 20
+    Example: corpus review list --domain sport --status pending --limit 20;
+    corpus review list --min-score 0.9 --format csv > confident.csv
     """
+    import csv
+    import io
+
     from corpus.coco.categories import UnknownDomain, resolve_domain
     from corpus.review import ReviewError, list_annotations
     from corpus.store.models import REVIEW_STATUSES
     from corpus.store.db import session_scope
 
+    if fmt not in ("table", "json", "csv"):
+        raise fail(f"--format {fmt!r}: use table, json or csv")
     try:
         # Literal statuses here ("accepted" is not widened to edited as in exports).
         tokens = [t.strip().lower() for t in status.split(",") if t.strip()]
@@ -71,14 +86,30 @@ def list_cmd(
             raise ValueError(f"unknown status {', '.join(bad) or status!r}; use {', '.join(REVIEW_STATUSES)} or all")
         with session_scope(state.engine()) as session:
             rows = list_annotations(session, resolve_domain(session, domain), statuses=statuses, image_id=image,
-                                    class_ref=cls, limit=limit)
+                                    class_ref=cls, model=model, min_score=min_score, max_score=max_score,
+                                    limit=limit or None)
     except (ValueError, UnknownDomain, ReviewError) as exc:
-        raise fail(str(exc))
+        raise fail(_flags(str(exc)))
+    if fmt == "json":
+        print(json.dumps([r.as_dict() for r in rows], ensure_ascii=False, indent=1))
+        return
+    if fmt == "csv":
+        buf = io.StringIO()
+        w = csv.writer(buf)
+        keys = list(rows[0].as_dict()) if rows else ["id", "image_id", "file", "class", "synset", "status", "origin",
+                                                     "score", "model", "bbox", "version", "reviewed_by"]
+        w.writerow(keys)
+        for r in rows:
+            d = r.as_dict()
+            d["bbox"] = " ".join(f"{v:g}" for v in d["bbox"])
+            w.writerow(["" if d[k] is None else d[k] for k in keys])
+        print(buf.getvalue(), end="")
+        return
     table = Table(title=f"Annotations ({', '.join(statuses)})")
-    for col in ("id", "image", "class", "status", "origin", "score", "box x,y,w,h", "version", "reviewed by"):
+    for col in ("id", "image", "class", "status", "origin", "model", "score", "box x,y,w,h", "version", "reviewed by"):
         table.add_column(col, justify="right" if col in ("id", "image", "score", "version") else "left")
     for r in rows:
-        table.add_row(str(r.id), str(r.image_id), r.class_name, r.status, r.origin,
+        table.add_row(str(r.id), str(r.image_id), r.class_name, r.status, r.origin, r.model or "",
                       "" if r.score is None else f"{r.score:.2f}", ",".join(f"{v:.0f}" for v in r.bbox),
                       str(r.version), r.reviewed_by or "")
     console.print(table)
@@ -86,29 +117,84 @@ def list_cmd(
         console.print("Nothing to show.")
 
 
+def _flags(message: str) -> str:
+    """Library words for filters, as the flags that set them here."""
+    return message.replace("min_score", "min-score").replace("max_score", "max-score")
+
+
+def _bulk(action: str, verb: str, ids, who, expect, note, domain, cls, model, min_score, max_score, image,
+          dry_run: bool) -> None:
+    from corpus.review import accept, decide_matching, default_reviewer, reject
+    from corpus.store.queries import UnknownDomain, resolve_domain
+
+    filtered = any(v is not None for v in (domain, cls, model, min_score, max_score, image))
+    if ids and (filtered or dry_run):
+        raise fail("give either annotation ids or filters (--domain, --class, --model, --min-score, --max-score, "
+                   "--image), not both")
+    if ids:
+        _decide_many(ids, accept if action == "accept" else reject, who, expect, note, verb)
+        return
+    if not filtered:
+        raise fail("give annotation ids or filters (--domain, --class, --model, --min-score, --max-score, --image) "
+                   "to decide on every pending annotation they match")
+    if expect is not None:
+        raise fail("--expect-version applies to a single annotation")
+    who = who or default_reviewer()
+    found: list[int] = []
+
+    def go(s):
+        try:
+            dom = resolve_domain(s, domain)
+        except UnknownDomain as exc:
+            raise fail(str(exc))
+        found.extend(decide_matching(s, action, who, dom, dry_run=dry_run, note=note, class_ref=cls, model=model,
+                                     min_score=min_score, max_score=max_score, image_id=image))
+
+    from corpus.review import ReviewError
+    from corpus.store.db import session_scope
+
+    try:
+        with session_scope(state.engine()) as session:
+            go(session)
+    except ReviewError as exc:
+        raise fail(f"{_flags(str(exc))}; nothing was changed")
+    if dry_run:
+        console.print(f"{len(found)} annotation(s) would be {verb} (dry run: nothing changed)")
+    else:
+        console.print(f"{len(found)} annotation(s) {verb} by {who}, each with a review event")
+
+
 @review_app.command("accept")
-def accept_cmd(ids: List[int] = typer.Argument(..., help="Annotation ids."), who: Optional[str] = _WHO,
-               expect_version: Optional[int] = _EXPECT, note: str = _NOTE) -> None:
-    """Accept annotations as they are.
+def accept_cmd(ids: Optional[List[int]] = typer.Argument(None, help="Annotation ids (or use the filters)."),
+               who: Optional[str] = _WHO, expect_version: Optional[int] = _EXPECT, note: str = _NOTE,
+               domain: Optional[str] = _DOMAIN, cls: Optional[str] = _CLASS, model: Optional[str] = _MODEL,
+               min_score: Optional[float] = _MIN, max_score: Optional[float] = _MAX, image: Optional[int] = _IMAGE,
+               dry_run: bool = typer.Option(False, "--dry-run", help="With filters: count, change nothing.")) -> None:
+    """Accept annotations as they are: the given ids, or every pending annotation matching the
+    filters (as MIC21 kept proposals scoring 0.9 or more). Each gets its own review event.
 
-    Example: corpus review accept 12 13 14 --who maria
+    Example: corpus review accept 12 13 14 --who maria;
+    corpus review accept --domain sport --model yolo --min-score 0.9 --dry-run
     """
-    from corpus.review import accept
-
-    _decide_many(ids, accept, who, expect_version, note, "accepted")
+    _bulk("accept", "accepted", ids, who, expect_version, note, domain, cls, model, min_score, max_score, image,
+          dry_run)
 
 
 @review_app.command("reject")
-def reject_cmd(ids: List[int] = typer.Argument(..., help="Annotation ids."), who: Optional[str] = _WHO,
-               expect_version: Optional[int] = _EXPECT, note: str = _NOTE) -> None:
-    """Reject annotations (wrong object, or not an object of the domain). They stay in the store
-    with their history, and are left out of training exports.
+def reject_cmd(ids: Optional[List[int]] = typer.Argument(None, help="Annotation ids (or use the filters)."),
+               who: Optional[str] = _WHO, expect_version: Optional[int] = _EXPECT, note: str = _NOTE,
+               domain: Optional[str] = _DOMAIN, cls: Optional[str] = _CLASS, model: Optional[str] = _MODEL,
+               min_score: Optional[float] = _MIN, max_score: Optional[float] = _MAX, image: Optional[int] = _IMAGE,
+               dry_run: bool = typer.Option(False, "--dry-run", help="With filters: count, change nothing.")) -> None:
+    """Reject annotations (wrong object, or not an object of the domain): the given ids, or every
+    pending annotation matching the filters. They stay in the store with their history, and are
+    left out of training exports.
 
-    Example: corpus review reject 15 --note "reflection, not a player"
+    Example: corpus review reject 15 --note "reflection, not a player";
+    corpus review reject --domain sport --max-score 0.3 --dry-run
     """
-    from corpus.review import reject
-
-    _decide_many(ids, reject, who, expect_version, note, "rejected")
+    _bulk("reject", "rejected", ids, who, expect_version, note, domain, cls, model, min_score, max_score, image,
+          dry_run)
 
 
 @review_app.command("relabel")
