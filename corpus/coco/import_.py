@@ -297,6 +297,15 @@ def _apply_file(session, ca: CaFile, when: dt.datetime, ctx: _Context, who: str,
             if as_utc(ann.created_at) > when:
                 out("new-since-export", ann_id, None)
                 continue
+            if any(o in seen and ours[o].class_id == ann.class_id
+                   and exported_polygons(ours[o], width, height) == exported_polygons(ann, width, height)
+                   for o in ours if o != ann_id):
+                # COCO Annotator's import merges an annotation into one it already holds with the
+                # same image, category and segmentation: its twin came back, it was not deleted.
+                report.warnings.append(f"{ca.path.name}: annotation {ann_id} (image {img.id}) has the same class "
+                                       "and shape as another; COCO Annotator kept one of the two: left as it is")
+                out("untouched", ann_id, None)
+                continue
             if ann.reviewed_at is not None and as_utc(ann.reviewed_at) > when:
                 msg = (f"annotation {ann_id} (image {img.id}): deleted in the file, but reviewed by "
                        f"{ann.reviewed_by} ({ann.status}) after the file was exported; kept")

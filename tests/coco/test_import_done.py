@@ -3,6 +3,7 @@ reviewer declared done; an annotation is found again whatever its colour."""
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -153,3 +154,30 @@ def test_cli_prints_what_done_affects(store, tmp_path):
     r = runner.invoke(app, [*base, "--done", "some", str(f)])
     assert r.exit_code != 0 and "--done takes all or image ids" in " ".join(r.output.split())
     assert "Traceback" not in r.output
+
+
+def test_twin_merged_by_coco_annotator_is_not_deleted(store, tmp_path):
+    """COCO Annotator's import merges an annotation identical to one it holds (same image,
+    category and segmentation): the twin missing from its export was never deleted."""
+    with Session(store.engine) as s:
+        orig = s.get(m.Annotation, store.anns["4:player"])
+        twin = m.Annotation(image_id=orig.image_id, class_id=orig.class_id, bbox_x=orig.bbox_x, bbox_y=orig.bbox_y,
+                            bbox_w=orig.bbox_w, bbox_h=orig.bbox_h, segmentation=orig.segmentation, area=orig.area,
+                            origin="manual", status="pending")
+        s.add(twin)
+        s.commit()
+        twin_id = twin.id
+
+    def review(state, by_name):  # what COCO Annotator's import does with the second of two identical ones
+        keys, kept = set(), []
+        for a in state["annotations"]:
+            key = (a["image_id"], a["category_id"], json.dumps(a["segmentation"]))
+            if key not in keys:
+                kept.append(a)
+            keys.add(key)
+        state["annotations"] = kept
+
+    f = coco_annotator_roundtrip(_export(store, tmp_path), review, tmp_path / "dl")
+    report = import_coco_annotator(store.engine, [f], who="maria", done="all")
+    assert "deleted" not in report.counts
+    assert _statuses(store)[twin_id] == "pending" and _statuses(store)[store.anns["4:player"]] == "accepted"
