@@ -61,11 +61,13 @@ def rle_to_bbox(rle: dict[str, Any]) -> tuple[float, float, float, float]:
     return (float(x), float(y), float(w), float(h))
 
 
-def mask_to_polygons(mask: np.ndarray, min_area: float = 1.0, epsilon: float = 0.0) -> list[list[float]]:
+def mask_to_polygons(mask: np.ndarray, min_area: float = 1.0, epsilon: float = 0.0,
+                     min_points: int = 3) -> list[list[float]]:
     """Outer contours of a mask as COCO polygons (holes are lost: use RLE where they matter).
 
     ``epsilon`` > 0 simplifies each contour (Douglas-Peucker, in pixels), which review tools
-    appreciate on large masks.
+    appreciate on large masks. Contours of fewer than ``min_points`` points (at least 3, what a
+    polygon needs) or of less than ``min_area`` are dropped.
     """
     import cv2
 
@@ -75,7 +77,7 @@ def mask_to_polygons(mask: np.ndarray, min_area: float = 1.0, epsilon: float = 0
     for c in contours:
         if epsilon > 0:
             c = cv2.approxPolyDP(c, epsilon, True)
-        if len(c) < 3 or cv2.contourArea(c) < min_area:
+        if len(c) < max(3, min_points) or cv2.contourArea(c) < min_area:
             continue
         polys.append([float(v) for v in c.reshape(-1)])
     return polys

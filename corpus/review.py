@@ -98,7 +98,7 @@ def _check_version(ann: Annotation, expected_version: int | None) -> None:
         )
 
 
-def _decide(
+def decide(
     session: Session,
     ann: Annotation,
     action: str,
@@ -111,6 +111,8 @@ def _decide(
     note: str = "",
     at: dt.datetime | None = None,
 ) -> ReviewEvent:
+    """Record one decision on ``ann``: set ``status`` (and ``changes``), bump the version, append
+    the event. Every decision goes through here, the COCO Annotator import's included."""
     _check_version(ann, expected_version)
     ann_id = ann.id  # read now: after a failed flush the object cannot be loaded any more
     before = snapshot(ann)
@@ -130,6 +132,9 @@ def _decide(
     session.add(event)
     session.flush()
     return event
+
+
+_decide = decide  # the name this had while private
 
 
 def resolve_class(session: Session, ref: "str | int | OntologyClass", domain_id: int) -> OntologyClass:
@@ -162,24 +167,24 @@ def _domain_of(session: Session, ann: Annotation) -> int:
 
 def accept(session: Session, annotation_id: int, who: str, **kw: Any) -> ReviewEvent:
     """Keep the annotation as it is."""
-    return _decide(session, get_annotation(session, annotation_id), "accept", who, status="accepted", **kw)
+    return decide(session, get_annotation(session, annotation_id), "accept", who, status="accepted", **kw)
 
 
 def reject(session: Session, annotation_id: int, who: str, *, action: str = "reject", **kw: Any) -> ReviewEvent:
     """Drop the annotation (it stays in the store, marked rejected, with its history)."""
-    return _decide(session, get_annotation(session, annotation_id), action, who, status="rejected", **kw)
+    return decide(session, get_annotation(session, annotation_id), action, who, status="rejected", **kw)
 
 
 def reopen(session: Session, annotation_id: int, who: str, **kw: Any) -> ReviewEvent:
     """Put the annotation back to pending."""
-    return _decide(session, get_annotation(session, annotation_id), "reopen", who, status="pending", **kw)
+    return decide(session, get_annotation(session, annotation_id), "reopen", who, status="pending", **kw)
 
 
 def relabel(session: Session, annotation_id: int, class_ref: "str | int | OntologyClass", who: str, **kw: Any) -> ReviewEvent:
     """Give the annotation another class of its domain; the shape stays."""
     ann = get_annotation(session, annotation_id)
     cls = resolve_class(session, class_ref, _domain_of(session, ann))
-    return _decide(session, ann, "relabel", who, status="edited", changes={"class_id": cls.id}, **kw)
+    return decide(session, ann, "relabel", who, status="edited", changes={"class_id": cls.id}, **kw)
 
 
 def _image_size(session: Session, image_id: int) -> tuple[int, int]:
@@ -240,7 +245,7 @@ def edit(
         changes["class_id"] = resolve_class(session, class_ref, _domain_of(session, ann)).id
     if not changes:
         raise ReviewError("nothing to edit: give a new shape or class")
-    return _decide(session, ann, "edit", who, status="edited", changes=changes, **kw)
+    return decide(session, ann, "edit", who, status="edited", changes=changes, **kw)
 
 
 def add(
@@ -559,10 +564,10 @@ def undo(session: Session, event_id: int, who: str, *, origin: str = "cli") -> R
             f"annotation {ann.id} changed after that decision (now at version {ann.version}, last by "
             f"{ann.reviewed_by or 'unknown'}); nothing was undone")
     if ev.before is None:  # an annotation the reviewer added: withdraw it
-        return _decide(session, ann, "delete", who, status="rejected", origin=origin, note=note)
+        return decide(session, ann, "delete", who, status="rejected", origin=origin, note=note)
     b = ev.before
     x, y, w, h = b["bbox"]
     changes = {"class_id": b["class_id"], "segmentation": b["segmentation"], "bbox_x": x, "bbox_y": y,
                "bbox_w": w, "bbox_h": h, "area": b["area"]}
     action = {"pending": "reopen", "accepted": "accept", "edited": "edit", "rejected": "reject"}[b["status"]]
-    return _decide(session, ann, action, who, status=b["status"], changes=changes, origin=origin, note=note)
+    return decide(session, ann, action, who, status=b["status"], changes=changes, origin=origin, note=note)

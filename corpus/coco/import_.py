@@ -54,7 +54,8 @@ from corpus.coco.images import parse_file_name
 from corpus.coco.validate import CaAnnotation, CaFile, InvalidInput, load_json, parse_coco_annotator
 from corpus.errors import UsageError
 from corpus import shapes
-from corpus.review import MAX_ID, _decide, add, as_utc, default_reviewer, done_image_ids, geometry, mark_image_done
+from corpus.review import (MAX_ID, add, as_utc, decide, default_reviewer, done_image_ids, geometry,
+                           mark_image_done)
 from corpus.store.db import session_scope
 from corpus.store.models import Annotation, Image
 
@@ -279,7 +280,7 @@ def _apply_file(session, ca: CaFile, when: dt.datetime, ctx: _Context, who: str,
             # annotation by it even if its colour and shape both changed meanwhile.
             changes: dict[str, Any] = {"external_id": f"coco-annotator:{fa.id}"}
             if not changed:
-                _decide(session, ann, "accept", who, status="accepted", changes=changes, origin=origin, note=note,
+                decide(session, ann, "accept", who, status="accepted", changes=changes, origin=origin, note=note,
                         at=when)
                 report.untouched_accepted += 1
                 out("accepted", ann_id, fa)
@@ -288,7 +289,7 @@ def _apply_file(session, ca: CaFile, when: dt.datetime, ctx: _Context, who: str,
             if shape_changed:
                 changes.update(geometry(fa.segmentation, None, width, height))
             action = "edit" if shape_changed else "relabel"
-            _decide(session, ann, action, who, status="edited", changes=changes, origin=origin, note=note, at=when)
+            decide(session, ann, action, who, status="edited", changes=changes, origin=origin, note=note, at=when)
             out("edited" if shape_changed else "relabeled", ann_id, fa)
 
         for ann_id, ann in ours.items():
@@ -312,7 +313,7 @@ def _apply_file(session, ca: CaFile, when: dt.datetime, ctx: _Context, who: str,
                 report.conflicts.append(f"{ca.path.name}: {msg}")
                 out("conflict", ann_id, None, msg)
                 continue
-            _decide(session, ann, "delete", who, status="rejected", origin=origin, note=note, at=when)
+            decide(session, ann, "delete", who, status="rejected", origin=origin, note=note, at=when)
             out("deleted", ann_id, None)
 
 

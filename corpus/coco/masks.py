@@ -57,7 +57,7 @@ def decode(seg: Any, height: int, width: int) -> np.ndarray:
 
 def mask_to_polygons(mask: np.ndarray, min_points: int = 3) -> Polygons:
     """Outer contours of a binary mask as COCO polygons (holes are lost, as in COCO Annotator)."""
-    return amasks.mask_to_polygons(mask, min_area=0.0)
+    return amasks.mask_to_polygons(mask, min_area=0.0, min_points=min_points)
 
 
 def to_polygons(seg: Any, height: int, width: int) -> Polygons:
