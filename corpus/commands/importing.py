@@ -41,7 +41,7 @@ def coco_annotator_cmd(
     from corpus.coco.categories import UnknownDomain
     from corpus.coco.import_ import OUTCOMES, import_coco_annotator
     from corpus.coco.validate import InvalidInput
-    from corpus.review import ReviewConflict
+    from corpus.review import ReviewConflict, ReviewError
 
     if as_of is not None and as_of.tzinfo is None:
         as_of = as_of.replace(tzinfo=dt.timezone.utc)
@@ -61,6 +61,8 @@ def coco_annotator_cmd(
         raise fail(f"{exc}; nothing was imported")
     except (InvalidInput, UnknownDomain) as exc:
         raise fail(str(exc))
+    except ReviewError as exc:  # a decision the file asks for that cannot be made
+        raise fail(f"{exc}; nothing was imported")
     for path, when, how in report.files:
         console.print(f"{path.name}: exported {when.isoformat(timespec='seconds')} (from the {how})")
     table = Table(title="Import" + (" (dry run: nothing changed)" if report.dry_run else ""))
