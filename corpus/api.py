@@ -323,8 +323,10 @@ class Corpus:
         license_policy: str = "default",
         files: str = "copy",
         progress: Progress | None = None,
+        done_only: bool = False,
     ) -> "CocoExportSummary":
-        """Write a COCO instances export of the domain for training.
+        """Write a COCO instances export of the domain for training (``done_only``: only images
+        whose review is done).
 
         ``statuses``: ``"accepted"`` (accepted as is or edited, the default), ``"edited"``,
         ``"pending"``, ``"rejected"``, ``"all"``, or several. ``splits``: ``"train=0.8,val=0.2"`` or
@@ -339,7 +341,8 @@ class Corpus:
             raise UsageError(f"segmentation must be 'polygon' or 'rle', not {segmentation!r}", param="segmentation")
         LicensePolicy.parse(license_policy)
         opts = CocoExportOptions(domain=domain, statuses=parse_statuses(statuses), splits=_splits(splits), seed=seed,
-                                 segmentation=segmentation, files=files, license_policy=license_policy)
+                                 segmentation=segmentation, files=files, license_policy=license_policy,
+                                 done_only=done_only)
         totals = None
         if progress is not None:
             n_img, n_ann = count_rows(self.engine, opts)
@@ -439,6 +442,7 @@ class Corpus:
         models: str | Sequence[str] | None = None,
         plot: Path | str | None = None,
         held_out: str | None = None,
+        done_only: bool = False,
     ) -> list["ModelEvaluation"]:
         """Each model's proposals against what reviewers kept, with COCOeval (AP, AP50, AP75, AR@100;
         boxes and masks; class-aware and agnostic; AP per class). ``models``: names or
@@ -458,7 +462,8 @@ class Corpus:
             if not images:
                 raise UsageError(f"trained model {held_out!r} held out no reviewed image (its val split is empty)",
                                  param="held_out")
-        results = evaluate(self.engine, domain, models=list(_names(models)) or None, images=images)
+        results = evaluate(self.engine, domain, models=list(_names(models)) or None, images=images,
+                           done_only=done_only)
         if plot is not None and results:
             make_plot(results, Path(plot))
         return results

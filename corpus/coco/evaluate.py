@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from corpus.shapes import CocoShape, ShapeError, coco_shape, is_polygons, is_rle
 from corpus.coco.categories import domain_categories, resolve_domain
-from corpus.store.models import AnnotatedImage, Annotation, Image, Proposal
+from corpus.store.models import AnnotatedImage, Annotation, Image, ImageReview, Proposal
 
 METRICS = ("AP", "AP50", "AP75", "AR100")
 _STAT_INDEX = {"AP": 0, "AP50": 1, "AP75": 2, "AR100": 8}
@@ -118,15 +118,24 @@ def reviewed_images(session: Session, class_ids: list[int]) -> set[int]:
 
 
 def evaluate(engine: Engine, domain: str | None = None, models: list[str] | None = None,
-             images: Collection[int] | None = None) -> list[ModelEvaluation]:
+             images: Collection[int] | None = None, done_only: bool = False) -> list[ModelEvaluation]:
     """One :class:`ModelEvaluation` per model that made proposals in the domain; with ``images``,
-    on those images only (e.g. the ones a trained model held out: ``trained_models.held_out_images``)."""
+    on those images only (e.g. the ones a trained model held out: ``trained_models.held_out_images``).
+
+    Truth comes from images whose review is finished: by default those with no pending
+    annotation left; with ``done_only``, the images a reviewer marked done (pending leftovers
+    there are not truth)."""
     with Session(engine) as session:
         dom = resolve_domain(session, domain)
         cats = domain_categories(session, dom)
         class_ids = [c.class_id for c in cats]
         cat_entries = [{"id": c.class_id, "name": c.name} for c in cats]
-        done = reviewed_images(session, class_ids)
+        if done_only:  # the reviewer's word, pending leftovers or not (they are not truth)
+            done = set(session.scalars(select(Annotation.image_id).distinct().where(
+                Annotation.class_id.in_(class_ids),
+                Annotation.image_id.in_(select(ImageReview.image_id).where(ImageReview.done.is_(True))))))
+        else:
+            done = reviewed_images(session, class_ids)
         if images is not None:
             done &= set(images)
         pairs = session.execute(

@@ -29,7 +29,7 @@ from corpus.coco.images import FilePlacer, file_name, image_entry, image_select,
 from corpus.coco.splits import Splits, split_key, split_of
 from corpus.coco.writer import JsonObjectWriter, Spool
 from corpus.errors import UsageError
-from corpus.store.models import REVIEW_STATUSES, Annotation, Image
+from corpus.store.models import REVIEW_STATUSES, Annotation, ImageReview, Image
 
 Progress = Callable[[str, int], None]  # (stage, rows done since the last call)
 
@@ -68,6 +68,9 @@ class CocoExportOptions:
     files: str = "copy"  # copy | link | symlink | none
     license_policy: str = "default"
     batch: int = 5000
+    # Only images whose review is done (corpus.review.mark_image_done): the strict reading of
+    # "reviewed", where an untouched annotation on an unfinished image is not yet truth.
+    done_only: bool = False
 
 
 @dataclass
@@ -135,7 +138,11 @@ class _Selection:
         self.sizes: dict[int, tuple[int, int]] = {}  # only images whose row lacks a size
 
     def ann_filter(self):
-        return (Annotation.status.in_(self.opts.statuses), Annotation.class_id.in_(list(self.cat_id)))
+        cond = (Annotation.status.in_(self.opts.statuses), Annotation.class_id.in_(list(self.cat_id)))
+        if self.opts.done_only:
+            done = select(ImageReview.image_id).where(ImageReview.done.is_(True))
+            cond = (*cond, Annotation.image_id.in_(done))
+        return cond
 
     def images(self) -> Iterator[Any]:
         sub = select(Annotation.image_id).where(*self.ann_filter())

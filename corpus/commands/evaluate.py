@@ -25,6 +25,8 @@ def register(app: typer.Typer) -> None:
         held_out: Optional[str] = typer.Option(
             None, "--held-out", help="Only the reviewed images trained model NAME held out from training (its val "
             "split), so it and the models it is compared with are measured on images it never saw."),
+        done_only: bool = typer.Option(False, "--done-only", help="Truth only from images marked done "
+                                       "(`corpus review done`, the web reviewer), not every image without pending."),
     ) -> None:
         """Measure each detector's proposals against what reviewers kept (accepted or edited
         annotations on fully reviewed images) with pycocotools' COCOeval: AP, AP50, AP75, AR@100
@@ -48,7 +50,7 @@ def register(app: typer.Typer) -> None:
                 if not images:
                     raise fail(f"trained model {held_out!r} held out no reviewed image (its val split is empty)")
                 console.print(f"on the {len(images)} reviewed image(s) {held_out} held out from training (val split)")
-            results = evaluate(state.engine(), domain, models=model, images=images)
+            results = evaluate(state.engine(), domain, models=model, images=images, done_only=done_only)
         except UnknownDomain as exc:
             raise fail(str(exc))
         if not results:

@@ -50,6 +50,8 @@ def coco_cmd(
     link: bool = typer.Option(False, "--link", help="Hard-link image files instead of copying (symlink across disks)."),
     symlink: bool = typer.Option(False, "--symlink", help="Symbolically link image files instead of copying."),
     no_images: bool = typer.Option(False, "--no-images", help="Write the JSON only, no image files."),
+    done_only: bool = typer.Option(False, "--done-only", help="Only images marked done (`corpus review done`, "
+                                   "the web reviewer, `import coco-annotator --done`)."),
 ) -> None:
     """Export reviewed instances of a domain as COCO instances JSON for training.
 
@@ -66,7 +68,7 @@ def coco_cmd(
     try:
         opts = CocoExportOptions(domain=domain, statuses=parse_statuses(status), splits=parse_splits(split), seed=seed,
                                  segmentation=segmentation, files=_files_mode(link, symlink, no_images),
-                                 license_policy=license_policy)
+                                 license_policy=license_policy, done_only=done_only)
         if segmentation not in ("polygon", "rle"):
             raise ValueError(f"--segmentation must be polygon or rle, not {segmentation!r}")
         from corpus.licenses import LicensePolicy

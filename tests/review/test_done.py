@@ -121,3 +121,32 @@ def test_cli_done_errors(store, args, msg):
     assert msg in r.output
     assert r.exception is None or isinstance(r.exception, SystemExit)
     assert _image_events(store.engine) == []
+
+
+def test_export_and_evaluate_can_take_done_images_only(store, tmp_path):
+    import json
+
+    from corpus.coco.evaluate import evaluate
+    from corpus.coco.export import CocoExportOptions, export_coco
+
+    opts = dict(files="none", license_policy="research", statuses=("accepted", "edited"))
+    every = export_coco(store.engine, tmp_path / "a", store.data_dir, CocoExportOptions(**opts))
+    assert sum(every.images.values()) > 1
+    with session_scope(store.engine) as s:
+        rv.mark_image_done(s, store.images[0], reviewer="maria")
+    done = export_coco(store.engine, tmp_path / "d", store.data_dir, CocoExportOptions(done_only=True, **opts))
+    data = json.loads(done.files["all"].read_text(encoding="utf-8"))
+    assert [im["id"] for im in data["images"]] == [store.images[0]]
+    assert {a["image_id"] for a in data["annotations"]} == {store.images[0]}
+    # Evaluate: by default images without pending annotations (only image 2 here); with
+    # done_only the images marked done, pending leftovers or not.
+    with session_scope(store.engine) as s:
+        rv.mark_image_done(s, store.images[1], reviewer="maria")
+    (yolo,) = [r for r in evaluate(store.engine, "sport", done_only=True) if r.model_name == "yolo"]
+    (yolo_all,) = [r for r in evaluate(store.engine, "sport") if r.model_name == "yolo"]
+    assert (yolo.images, yolo_all.images) == (2, 1)
+    r = CliRunner().invoke(__import__("cli").app, ["--db", store.db_url, "--data-dir", str(store.data_dir), "export",
+                                                   "coco", "--done-only", "--no-images", "--license-policy",
+                                                   "research", str(tmp_path / "c")])
+    assert r.exit_code == 0, r.output
+    assert json.loads((tmp_path / "c" / "annotations" / "instances.json").read_text())["images"][0]["id"] == store.images[0]
