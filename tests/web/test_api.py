@@ -262,6 +262,25 @@ def test_edit_polygon_and_refuse_bad_shapes(client, store):
     assert _ann(store, a).version == 2 and len(_events(store, a)) == 1
 
 
+def test_shapes_are_checked_like_the_cli(client, store):
+    """corpus.shapes, through corpus.review: inside the image, a bounded number of points."""
+    a = store.anns["4:player"]
+    img = store.images[4]
+    outside = [[10, 10, 5000, 10, 30, 30]]  # the image is 80 x 60
+    many = [[float(v) for i in range(25_000) for v in (10 + (i % 50), 10 + (i % 40))]]
+    for path, body in ((f"/api/annotations/{a}/edit", {"version": 1, "segmentation": outside}),
+                       (f"/api/annotations/{a}/edit", {"version": 1, "bbox": [70, 50, 400, 400]}),
+                       (f"/api/annotations/{a}/edit", {"version": 1, "segmentation": many}),
+                       (f"/api/images/{img}/annotations", {"class_id": store.classes["ball"], "segmentation": outside})):
+        r = client.act(path, body)
+        assert r.status_code == 400 and "nothing was changed" in r.json()["error"], (path, r.text[:200])
+    with Session(store.engine) as s:
+        from corpus import shapes
+
+        assert shapes.shape_problem(outside, None, 80, 60)  # the same check, the same verdict
+    assert _events(store) == [] and _ann(store, a).version == 1
+
+
 def test_unknown_and_foreign_annotations(client, store):
     _, foreign = _other_domain(store)
     for ann in (987654, foreign):
