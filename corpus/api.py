@@ -681,17 +681,49 @@ class Review:
         statuses: str | Sequence[str] = "pending",
         image_id: int | None = None,
         class_ref: str | None = None,
-        limit: int = 50,
+        model: str | None = None,
+        min_score: float | None = None,
+        max_score: float | None = None,
+        limit: int | None = 50,
     ) -> list["AnnotationRow"]:
         """Annotations with these statuses (literal: ``accepted`` is not widened to ``edited``;
-        ``"all"`` for every status), the most doubtful (lowest score) first."""
+        ``"all"`` for every status), the most doubtful (lowest score) first; ``limit`` 0 or None
+        for all. ``model`` (name or name@version) and the scores are those of the proposal an
+        annotation came from."""
         from corpus.review import list_annotations, parse_review_statuses
         from corpus.store.queries import resolve_domain
 
         wanted = parse_review_statuses(statuses)
         with self._corpus.session() as s:
             return list_annotations(s, resolve_domain(s, domain), statuses=wanted, image_id=image_id,
-                                    class_ref=class_ref, limit=limit)
+                                    class_ref=class_ref, model=model, min_score=min_score, max_score=max_score,
+                                    limit=limit or None)
+
+    def _matching(self, action: str, domain: str | None, who: str | None, dry_run: bool, note: str,
+                  **filters: Any) -> list[int]:
+        from corpus.review import decide_matching, default_reviewer
+        from corpus.store.queries import resolve_domain
+
+        with self._corpus.session() as s:  # all or nothing
+            return decide_matching(s, action, who or default_reviewer(), resolve_domain(s, domain),
+                                   dry_run=dry_run, note=note, **filters)
+
+    def accept_matching(self, *, domain: str | None = None, class_ref: str | int | None = None,
+                        model: str | None = None, min_score: float | None = None, max_score: float | None = None,
+                        image_id: int | None = None, dry_run: bool = False, who: str | None = None,
+                        note: str = "") -> list[int]:
+        """Accept every pending annotation matching the filters (as MIC21 kept proposals scoring
+        0.9 or more), one review event each; ``dry_run`` only finds them. Returns their ids."""
+        return self._matching("accept", domain, who, dry_run, note, class_ref=class_ref, model=model,
+                              min_score=min_score, max_score=max_score, image_id=image_id)
+
+    def reject_matching(self, *, domain: str | None = None, class_ref: str | int | None = None,
+                        model: str | None = None, min_score: float | None = None, max_score: float | None = None,
+                        image_id: int | None = None, dry_run: bool = False, who: str | None = None,
+                        note: str = "") -> list[int]:
+        """Reject every pending annotation matching the filters; see :meth:`accept_matching`."""
+        return self._matching("reject", domain, who, dry_run, note, class_ref=class_ref, model=model,
+                              min_score=min_score, max_score=max_score, image_id=image_id)
 
     def _many(self, action: Any, ids: int | Sequence[int], who: str | None, expected_version: int | None,
               note: str) -> list["ReviewEvent"]:

@@ -107,3 +107,16 @@ def test_ontology_without_a_store(tmp_path):
         onto.get(domain="nope")
     with pytest.raises(UsageError, match="unknown export format"):
         onto.export(format="xml")
+
+
+def test_bulk_review_by_filters(corpus):
+    high = [r.id for r in corpus.review.list(domain="sport", min_score=0.65, limit=0)]
+    assert high and all(r.score >= 0.65 for r in corpus.review.list(domain="sport", min_score=0.65, limit=0))
+    assert corpus.review.accept_matching(domain="sport", min_score=0.65, model="yolo", dry_run=True) == high
+    assert corpus.review.list(domain="sport", min_score=0.65, limit=0)  # the dry run changed nothing
+    assert corpus.review.accept_matching(domain="sport", min_score=0.65, who="maria") == high
+    assert corpus.review.list(domain="sport", min_score=0.65, limit=0) == []
+    low = corpus.review.reject_matching(domain="sport", max_score=0.55, who="maria")
+    assert low and not corpus.review.list(domain="sport", max_score=0.55, limit=0)
+    with pytest.raises(UsageError, match="min_score 0.9 is above max_score 0.1"):
+        corpus.review.accept_matching(domain="sport", min_score=0.9, max_score=0.1)
