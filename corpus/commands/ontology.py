@@ -407,7 +407,9 @@ def _thumbnails(domains) -> dict[str, str]:
             for synset, path in s.execute(q):
                 out.setdefault(synset, path)
         return out
-    except Exception:  # no store, or one without these tables: rows simply have no thumbnail
+    except Exception as exc:  # no store, or not migrated: the rows simply have no thumbnail
+        err_console.print(f"no thumbnails (the store could not be read: {str(exc).splitlines()[0][:160]})",
+                          markup=False)
         return {}
 
 

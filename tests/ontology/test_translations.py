@@ -77,3 +77,32 @@ def test_import_errors_are_clear(tmp_path, ontology_dir):
     assert res.exit_code != 0 and "language must be one of" in _out(res)
     res = runner.invoke(app, ["ontology", "translations", "export", "--lang", "bg", str(tmp_path / "bg.txt")])
     assert res.exit_code != 0 and ".csv or .po" in _out(res)
+
+
+def test_export_gives_the_thumbnail_of_a_harvested_image(db_url, tmp_path):
+    from corpus.ontology_load import load_domain_into_store
+    from corpus.store.db import make_engine, session_scope
+    from corpus.store.models import HarvestQuery, Image, ImageHit, OntologyClass, Source
+    from sqlalchemy import select
+
+    engine = make_engine(db_url)
+    with session_scope(engine) as s:
+        load_domain_into_store(s, load_domain("sport"))
+        s.flush()
+        cls = s.scalar(select(OntologyClass).where(OntologyClass.synset == "tennis_player.n.01"))
+        src = Source(name="commons")
+        s.add(src)
+        s.flush()
+        q = HarvestQuery(class_id=cls.id, lang="en", source_id=src.id, query_text="tennis player")
+        img = Image(source_id=src.id, source_image_id="1", license_code="CC-BY-4.0", status="stored",
+                    local_path="images/ab/abcdef.jpg")
+        s.add_all([q, img])
+        s.flush()
+        s.add(ImageHit(image_id=img.id, query_id=q.id, source_image_id="1"))
+    engine.dispose()
+    out = tmp_path / "bg.csv"
+    res = runner.invoke(app, ["--db", db_url, "ontology", "translations", "export", "--lang", "bg", "--domain", "sport", str(out)])
+    assert res.exit_code == 0, res.output
+    rows = {r["synset"]: r for r in csv.DictReader(io.StringIO(out.read_text(encoding="utf-8")))}
+    assert rows["tennis_player.n.01"]["thumbnail"] == "images/ab/abcdef.jpg"
+    assert rows["skier.n.01"]["thumbnail"] == ""
