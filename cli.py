@@ -9,6 +9,7 @@ from typing import Optional
 import typer
 
 from corpus.commands import GROUPS
+from corpus.commands.common import CorpusGroup
 
 app = typer.Typer(
     name="corpus",
@@ -22,6 +23,10 @@ app = typer.Typer(
     ),
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
+    # Expected errors end as one line (see CorpusGroup); help is plain text, so brackets such as
+    # [objects] or torchvision[:WEIGHTS] print as written instead of being read as Rich markup.
+    cls=CorpusGroup,
+    rich_markup_mode=None,
 )
 
 
@@ -49,7 +54,7 @@ def _global(
     try:
         settings = load_settings(config_file=config).with_overrides(db_url=db, data_dir=data_dir)
         check_data_dir(settings.data_dir)  # an unknown protocol or a missing plugin, said once
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError) as exc:  # ConfigError included
         raise fail(str(exc))
     init_state(settings)
 

@@ -2,7 +2,7 @@
 
 from alembic import context
 
-from corpus.store.db import make_engine
+from corpus.store.db import connect, make_engine
 from corpus.store.models import Base
 
 config = context.config
@@ -18,7 +18,7 @@ def run_migrations_offline() -> None:
 
 def run_migrations_online() -> None:
     engine = make_engine(config.get_main_option("sqlalchemy.url"))
-    with engine.connect() as connection:
+    with connect(engine) as connection:  # an unreachable store is a StoreUnavailable
         # render_as_batch: SQLite cannot ALTER most things, batch mode rebuilds tables instead.
         context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
         with context.begin_transaction():

@@ -38,6 +38,7 @@ __all__ = [
     "RemoteError",
     "ModelError",
     "ResourceMissing",
+    "one_line",
 ]
 
 
@@ -94,3 +95,9 @@ class ModelError(CorpusError, RuntimeError):
 
 class ResourceMissing(CorpusError, RuntimeError):
     """A data resource is not installed where the library looks (for example WordNet)."""
+
+
+def one_line(text: object, limit: int = 400) -> str:
+    """``text`` on one line: drivers and servers add hints and URLs on extra lines."""
+    s = " ".join(str(text).split())
+    return s if len(s) <= limit else s[: limit - 3] + "..."

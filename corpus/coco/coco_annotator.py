@@ -39,6 +39,7 @@ from corpus.coco.categories import annotator_names, domain_categories, resolve_d
 from corpus.coco.images import FilePlacer, file_name, image_select, image_size, license_of
 from corpus.coco.writer import JsonObjectWriter
 from corpus.errors import UsageError
+from corpus.output import prepare_output_dir
 from corpus.store.db import session_scope
 from corpus.store.models import Annotation, Image
 
@@ -132,6 +133,12 @@ def export_coco_annotator(
     policy = LicensePolicy.parse(opts.license_policy)
     out_dir = Path(out_dir)
     placer = FilePlacer(data_dir, opts.files)
+
+    # Domain and folder are checked before anything changes (--open-proposals writes to the store).
+    with Session(engine) as session:
+        resolve_domain(session, opts.domain)
+    prepare_output_dir(out_dir)
+    prepare_output_dir(out_dir / "annotations", "annotations folder")
 
     if opts.open_proposals:
         with session_scope(engine) as session:

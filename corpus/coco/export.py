@@ -29,6 +29,7 @@ from corpus.coco.images import FilePlacer, file_name, image_entry, image_select,
 from corpus.coco.splits import Splits, split_key, split_of
 from corpus.coco.writer import JsonObjectWriter, Spool
 from corpus.errors import UsageError
+from corpus.output import prepare_output_dir
 from corpus.store.models import REVIEW_STATUSES, Annotation, ImageReview, Image
 
 Progress = Callable[[str, int], None]  # (stage, rows done since the last call)
@@ -178,6 +179,9 @@ def export_coco(
 
     with Session(engine) as session:
         sel = _Selection(session, opts)
+        # Checked once the domain is known and before any work: an unwritable folder is one clear error.
+        prepare_output_dir(out_dir)
+        prepare_output_dir(out_dir / "annotations", "annotations folder")
         summary = CocoExportSummary(out_dir=out_dir, domain=sel.domain.name, categories=len(sel.categories),
                                     policy=sel.policy.describe())
         summary.fallback_categories = [c.synset for c in sel.categories if c.fallback_id]

@@ -6,13 +6,13 @@ from typing import Optional
 
 import typer
 
-from corpus.commands.common import console, fail, state
+from corpus.commands.common import console, fail, state, styled
 
 HELP = """Run a segmentation model over a domain's stored images and store its proposals.
 
 Each instance becomes a proposal (mask as COCO RLE, box, score, detector label), mapped onto the domain's ontology (a person in an image harvested for tennis players becomes a tennis player; a tennis racket goes to the racket attribute class). Images nobody has annotated yet also get pending annotations to review. Images this model (same weights) already saw are skipped, so a rerun continues where the last one stopped; a new model only adds proposals.
 
---model takes: yolo11n-seg.pt (default; ultralytics downloads it where there is internet), a path to a -seg .pt, an ONNX export (YOLOv5/v7/v8/11-seg or YOLACT: onnx:/path/model.onnx), torchvision\\[:/path/weights.pth] (Mask R-CNN v2), detectron2\\[:CONFIG\\[@WEIGHTS]] (MIC21's X101), trained:NAME (a model from `corpus train`, proposing the domain's own classes; trained-onnx:NAME runs its ONNX export without torch).
+--model takes: yolo11n-seg.pt (default; ultralytics downloads it where there is internet), a path to a -seg .pt, an ONNX export (YOLOv5/v7/v8/11-seg or YOLACT: onnx:/path/model.onnx), torchvision[:/path/weights.pth] (Mask R-CNN v2), detectron2[:CONFIG[@WEIGHTS]] (MIC21's X101), trained:NAME (a model from `corpus train`, proposing the domain's own classes; trained-onnx:NAME runs its ONNX export without torch).
 
 Example: corpus annotate --domain sport --model onnx:models/yolov5s-seg.onnx --score-threshold 0.5
 """
@@ -81,7 +81,7 @@ def register(app: typer.Typer) -> None:
                                            device=device)
         except AnnotatorError as exc:
             raise fail(str(exc))
-        with Progress(TextColumn("[bold]annotate[/] {task.description}"), BarColumn(), MofNCompleteColumn(),
+        with Progress(TextColumn("annotate {task.description}", markup=False), BarColumn(), MofNCompleteColumn(),
                       TimeRemainingColumn(), console=console, transient=False) as bar:
             task = bar.add_task(f"{domain} with {annotator.name}", total=None)
 
@@ -150,6 +150,6 @@ def render_summary(summary) -> None:
             c.add_row(name, str(n))
         console.print(c)
     for image_id, reason in summary.failed[:10]:
-        console.print(f"[yellow]image {image_id}:[/] {reason}")
+        console.print(styled(f"image {image_id}:", rest=f" {reason}"))
     if len(summary.failed) > 10:
-        console.print(f"[yellow]... and {len(summary.failed) - 10} more failures[/]")
+        console.print(styled(f"... and {len(summary.failed) - 10} more failures"))

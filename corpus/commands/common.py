@@ -1,4 +1,9 @@
-"""What every command shares: the corpus chosen by the global options, the consoles, errors."""
+"""What every command shares: the corpus chosen by the global options, the consoles, errors.
+
+Output is text, not Rich markup: the consoles have markup off, so a class name, a server message
+or an install hint such as ``pip install 'mic-corpus[yolo]'`` prints exactly as written. Colour
+comes from :func:`styled` (a styled label followed by plain text), never from tags in strings.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,8 @@ from typing import TYPE_CHECKING, Iterator, Mapping
 
 import typer
 from rich.console import Console
-from rich.markup import escape
+from rich.text import Text
+from typer.core import TyperGroup
 
 from corpus.config import Settings, get_settings
 from corpus.errors import CorpusError
@@ -17,8 +23,8 @@ if TYPE_CHECKING:
 
     from corpus.api import Corpus
 
-console = Console()
-err_console = Console(stderr=True)
+console = Console(markup=False)
+err_console = Console(stderr=True, markup=False)
 
 
 class State:
@@ -49,9 +55,15 @@ def init_state(settings: Settings) -> None:
     state._corpus = None
 
 
+def styled(label: str, style: str = "yellow", rest: str = "") -> Text:
+    """``label`` in ``style`` followed by plain ``rest``; neither is parsed as markup."""
+    return Text.assemble((label, style), rest)
+
+
 def fail(message: str, code: int = 1) -> "typer.Exit":
-    """Print a clear error (no traceback) and return the Exit to raise."""
-    err_console.print(f"[bold red]error:[/] {escape(message)}")
+    """Print a clear one-line error (no traceback) and return the Exit to raise."""
+    # soft_wrap: a long path stays on the error's line instead of being cut where the terminal ends.
+    err_console.print(styled("error:", "bold red", f" {message}"), soft_wrap=True)
     return typer.Exit(code)
 
 
@@ -81,3 +93,42 @@ def handled(flags: Mapping[str, str] | None = None, suffix: str = "") -> Iterato
         yield
     except CorpusError as exc:
         raise fail_error(exc, flags, suffix) from None
+
+
+def expected_error(exc: BaseException) -> "typer.Exit | None":
+    """The clean exit for an error a user can act on, None for a bug (which keeps its traceback).
+
+    Library errors are :class:`~corpus.errors.CorpusError`; a store that goes away in the middle of a
+    command surfaces as a driver error, and a file the system refuses as an OSError with a path.
+    """
+    from corpus.errors import one_line
+
+    if isinstance(exc, CorpusError):
+        return fail_error(exc)
+    from sqlalchemy.exc import DBAPIError
+
+    if isinstance(exc, DBAPIError):
+        from corpus.store.db import unavailable
+
+        err = unavailable(exc, (state.settings or get_settings()).db_url)
+        return None if err is None else fail(str(err))
+    if isinstance(exc, OSError) and exc.filename and exc.strerror:
+        return fail(one_line(f"{exc.strerror}: {exc.filename}"))
+    return None
+
+
+class CorpusGroup(TyperGroup):
+    """The root command: the last-resort handler that turns expected errors into messages.
+
+    Commands catch what they can explain better; whatever expected error escapes them still ends
+    as ``error: ...`` and exit status 1 instead of a traceback.
+    """
+
+    def invoke(self, ctx):  # type: ignore[override]
+        try:
+            return super().invoke(ctx)
+        except Exception as exc:
+            exit_ = expected_error(exc)
+            if exit_ is None:
+                raise
+            raise exit_ from None

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import typer
+from rich.text import Text
 
 from corpus.commands.common import console, fail, state
+from corpus.errors import CorpusError, one_line
 
 db_app = typer.Typer(
+    rich_markup_mode=None,  # help is text: brackets print as written
     help="Create and migrate the store (Alembic). The database URL comes from --db or CORPUS_DB_URL; "
     "the default is a SQLite file corpus.db in the working directory.",
     no_args_is_help=True,
@@ -24,9 +27,11 @@ def upgrade_cmd(revision: str = typer.Argument("head", help="Target revision (de
     url = state.settings.db_url
     try:
         upgrade(url, revision)
-    except Exception as exc:  # show the cause, not a traceback
-        raise fail(f"upgrade of {safe_url(url)} failed: {exc}")
-    console.print(f"{safe_url(url)} is at revision [bold]{current_revision(url)}[/]")
+    except CorpusError:
+        raise  # already one clear line (an unreachable store, a bad URL)
+    except Exception as exc:  # a failed migration: show the cause, not a traceback
+        raise fail(f"upgrade of {safe_url(url)} failed: {one_line(exc)}")
+    console.print(Text.assemble(f"{safe_url(url)} is at revision ", (str(current_revision(url)), "bold")))
 
 
 @db_app.command("downgrade")
@@ -42,9 +47,11 @@ def downgrade_cmd(
         raise typer.Exit(1)
     try:
         downgrade(url, revision)
+    except CorpusError:
+        raise
     except Exception as exc:
-        raise fail(f"downgrade of {safe_url(url)} failed: {exc}")
-    console.print(f"{safe_url(url)} is at revision [bold]{current_revision(url) or 'base (empty)'}[/]")
+        raise fail(f"downgrade of {safe_url(url)} failed: {one_line(exc)}")
+    console.print(Text.assemble(f"{safe_url(url)} is at revision ", (current_revision(url) or "base (empty)", "bold")))
 
 
 @db_app.command("current")
@@ -55,8 +62,10 @@ def current_cmd() -> None:
     url = state.settings.db_url
     try:
         cur = current_revision(url)
+    except CorpusError:
+        raise
     except Exception as exc:
-        raise fail(f"cannot read {safe_url(url)}: {exc}")
+        raise fail(f"cannot read {safe_url(url)}: {one_line(exc)}")
     head = head_revision(url)
     note = "up to date" if cur == head else "run `corpus db upgrade`"
     console.print(f"{safe_url(url)}: current {cur or 'none'}, head {head} ({note})")

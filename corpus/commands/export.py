@@ -9,9 +9,10 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from corpus.commands.common import console, fail, state
+from corpus.commands.common import console, fail, state, styled
 
 export_app = typer.Typer(
+    rich_markup_mode=None,  # help is text: brackets print as written
     help="Write COCO files: `coco` for training (accepted instances, splits, licenses), "
     "`coco-annotator` for review in COCO Annotator. See docs/export.md and docs/review.md.",
     no_args_is_help=True,
@@ -90,19 +91,19 @@ def coco_cmd(
     console.print(table)
     console.print(f"{summary.categories} categories; license policy: {summary.policy}")
     for reason, n in sorted(summary.skipped_license.items()):
-        console.print(f"[yellow]left out[/] {n} image(s): {reason}")
+        console.print(styled("left out", rest=f" {n} image(s): {reason}"))
     if summary.missing_files:
-        console.print(f"[yellow]left out[/] {summary.missing_files} image(s) whose file is missing under {state.settings.data_dir}")
+        console.print(styled("left out", rest=f" {summary.missing_files} image(s) whose file is missing under {state.settings.data_dir}"))
     if summary.box_only:
         console.print(f"{summary.box_only} annotation(s) without a usable mask were written with their box")
     if summary.empty:
-        console.print(f"[yellow]left out[/] {summary.empty} annotation(s) whose mask and box cover no pixel")
+        console.print(styled("left out", rest=f" {summary.empty} annotation(s) whose mask and box cover no pixel"))
     if summary.invalid:
-        console.print(f"[yellow]{summary.invalid} annotation(s) with an unusable shape left out[/] "
-                      "(non-finite, outside the image or too large; fix them with `corpus review edit`)")
+        console.print(styled(f"{summary.invalid} annotation(s) with an unusable shape left out",
+                             rest=" (non-finite, outside the image or too large; fix them with `corpus review edit`)"))
     if summary.fallback_categories:
-        console.print(f"[yellow]note[/]: {len(summary.fallback_categories)} class(es) have no category_id in the store and "
-                      f"got a derived id (stable only while no clashing class appears): {', '.join(summary.fallback_categories)}")
+        console.print(styled("note", rest=f": {len(summary.fallback_categories)} class(es) have no category_id in the store and "
+                      f"got a derived id (stable only while no clashing class appears): {', '.join(summary.fallback_categories)}"))
 
 
 @export_app.command("coco-annotator")
@@ -156,10 +157,10 @@ def coco_annotator_cmd(
     console.print(table)
     console.print(f"license policy: {summary.policy}")
     for reason, n in sorted(summary.skipped_license.items()):
-        console.print(f"[yellow]left out[/] {n} image(s): {reason}")
+        console.print(styled("left out", rest=f" {n} image(s): {reason}"))
     if summary.invalid:
-        console.print(f"[yellow]{summary.invalid} annotation(s) with an unusable shape left out[/] "
-                      "(non-finite, outside the image or too large; fix them with `corpus review edit`)")
+        console.print(styled(f"{summary.invalid} annotation(s) with an unusable shape left out",
+                             rest=" (non-finite, outside the image or too large; fix them with `corpus review edit`)"))
     console.print(f"Next: copy {out}/images/* into a COCO Annotator dataset folder, import "
                   f"{out}/annotations/part-*.json there, review, export, then `corpus import coco-annotator FILE`.")
 

@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from corpus.commands.common import console, err_console, fail, state
+from corpus.commands.common import console, err_console, fail, state, styled
 
 
 def _terms_help() -> str:
@@ -19,7 +19,7 @@ def _terms_help() -> str:
     lines = []
     for name in SOURCES:
         how = "on by default" if name in DEFAULT_ON else "opt-in" + (", needs an API key" if name in KEY_REQUIRED else "")
-        terms = (TERMS.get(name) or "").replace("[", "\\[")
+        terms = TERMS.get(name) or ""
         lines.append(f"* {name} ({how}): {terms}")
     return "\n\n".join(lines)
 
@@ -110,7 +110,7 @@ def register(app: typer.Typer) -> None:
 
         def on_sigint(signum, frame):  # first Ctrl-C: stop cleanly; second: at once
             stop.set()
-            err_console.print("[yellow]stopping: finishing the downloads in flight (Ctrl-C again to stop at once)[/]")
+            err_console.print(styled("stopping: finishing the downloads in flight (Ctrl-C again to stop at once)"))
             signal.signal(signal.SIGINT, previous or signal.default_int_handler)
 
         try:
@@ -141,7 +141,7 @@ def register(app: typer.Typer) -> None:
             err_console.print("nothing was counted against the images: run the same command again once this is fixed")
             raise typer.Exit(1)
         if report.status == "interrupted":
-            err_console.print("[yellow]interrupted: run the same command again to continue[/]")
+            err_console.print(styled("interrupted: run the same command again to continue"))
             raise typer.Exit(130)
         if report.source_errors and len(report.source_errors) == len(clients) and report.found == 0:
             raise typer.Exit(1)
@@ -186,10 +186,8 @@ class _RichProgress:
 
     def note(self, message: str) -> None:
         if self.enabled:
-            from rich.markup import escape
-
-            # Messages carry server text ("[/x]" in a body would be a rich MarkupError).
-            self.bar.console.print(f"[yellow]{escape(message)}[/]")
+            # Messages carry server text: printed as text ("[/x]" in a body is no markup).
+            self.bar.console.print(styled(message))
 
 
 def render_plan(report) -> None:
@@ -216,8 +214,8 @@ def render_plan(report) -> None:
     console.print(t)
     missing = [s for s in report.classes if s not in {p.synset for p in planned}]
     if missing:
-        console.print(f"[yellow]no query for {len(missing)} class(es) (no lemmas in the chosen languages): "
-                      f"{', '.join(missing[:10])}{' ...' if len(missing) > 10 else ''}[/]")
+        console.print(styled(f"no query for {len(missing)} class(es) (no lemmas in the chosen languages): "
+                             f"{', '.join(missing[:10])}{' ...' if len(missing) > 10 else ''}"))
 
 
 def render_summary(report, policy: str) -> None:
@@ -254,9 +252,7 @@ def render_summary(report, policy: str) -> None:
     if report.cleaned.orphans or report.cleaned.temp_files:
         console.print(f"cleaned up from an earlier run: {report.cleaned.orphans} orphan file(s), "
                       f"{report.cleaned.temp_files} temporary file(s)")
-    from rich.markup import escape
-
     for source, message in report.query_errors.items():
-        err_console.print(f"[yellow]{escape(source)}:[/] {escape(message)}")
+        err_console.print(styled(f"{source}:", rest=f" {message}"))
     for source, message in report.source_errors.items():
-        err_console.print(f"[bold red]{escape(source)} stopped:[/] {escape(message)}")
+        err_console.print(styled(f"{source} stopped:", "bold red", f" {message}"))

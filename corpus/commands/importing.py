@@ -9,9 +9,10 @@ from typing import List, Optional
 import typer
 from rich.table import Table
 
-from corpus.commands.common import console, err_console, fail, state
+from corpus.commands.common import console, err_console, fail, state, styled
 
-import_app = typer.Typer(help="Read review results back into the store (see docs/review.md).", no_args_is_help=True)
+import_app = typer.Typer(help="Read review results back into the store (see docs/review.md).", no_args_is_help=True,
+                         rich_markup_mode=None)
 
 
 @import_app.command("coco-annotator")
@@ -81,9 +82,9 @@ def coco_annotator_cmd(
                       "declared done were left as they are (declare finished images with --done IDS|all, "
                       "or `corpus review done`)")
     for line in report.warnings[:show]:
-        err_console.print(f"[yellow]warning:[/] {line}")
+        err_console.print(styled("warning:", rest=f" {line}"))
     if report.conflicts:
-        err_console.print(f"[bold yellow]{len(report.conflicts)} conflict(s)[/] (the store kept the newer review):")
+        err_console.print(styled(f"{len(report.conflicts)} conflict(s)", "bold yellow", " (the store kept the newer review):"))
         for line in report.conflicts[:show]:
             err_console.print(f"  {line}")
 

@@ -7,9 +7,10 @@ from typing import List, Optional
 
 import typer
 
-from corpus.commands.common import console, err_console, fail, state
+from corpus.commands.common import console, err_console, fail, state, styled
 
 ontology_app = typer.Typer(
+    rich_markup_mode=None,  # help is text: brackets print as written
     help=(
         "The multilingual WordNet ontology: which classes a domain has (dominant, parent, attribute) "
         "and their names in 25 languages. The built data is committed (ontology/data/*.json), so only "
@@ -88,10 +89,10 @@ def _summary(results) -> None:
     console.print(t)
     for r in results:
         if r.report.unresolved:
-            console.print(f"[yellow]{r.domain.name}: not a visual class, skipped:[/] " + ", ".join(r.report.unresolved))
+            console.print(styled(f"{r.domain.name}: not a visual class, skipped:", rest=" " + ", ".join(r.report.unresolved)))
         if r.lost_inputs:
-            console.print(f"[yellow]{r.domain.name}: built without name sources the previous data used, "
-                          f"their lemmas are gone:[/] {'; '.join(r.lost_inputs)}")
+            console.print(styled(f"{r.domain.name}: built without name sources the previous data used, "
+                                 "their lemmas are gone:", rest=f" {'; '.join(r.lost_inputs)}"))
         n = r.report.names
         if n.dropped or n.qualified:
             console.print(f"{r.domain.name}: {len(n.dropped)} lemma(s) dropped as names of something else, "

@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from corpus.commands.common import console, fail, state
+from corpus.commands.common import console, fail, state, styled
 
 HELP = """Draw a domain's proposals over their images into OUT.
 
@@ -50,4 +50,4 @@ def register(app: typer.Typer) -> None:
         console.print(t)
         console.print(f"{summary.images} images, {summary.proposals} proposals drawn")
         for image_id, reason in summary.missing[:10]:
-            console.print(f"[yellow]image {image_id}:[/] {reason}")
+            console.print(styled(f"image {image_id}:", rest=f" {reason}"))

@@ -11,6 +11,7 @@ from rich.table import Table
 from corpus.commands.common import console, fail, handled, state
 
 review_app = typer.Typer(
+    rich_markup_mode=None,  # help is text: brackets print as written
     help="Decide on annotations from the command line (the same decisions COCO Annotator imports record). "
     "Every decision bumps the annotation's version and adds a review event (who, what, before, after).",
     no_args_is_help=True,

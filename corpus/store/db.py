@@ -11,10 +11,11 @@ from pathlib import Path
 from typing import Iterator
 
 from sqlalchemy import create_engine, event, inspect
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import URL, Connection, Engine, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
 
-from corpus.errors import StoreError
+from corpus.errors import StoreError, one_line
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -37,20 +38,83 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur.close()
 
 
-def make_engine(url: str, **kw) -> Engine:
-    """Create an engine for ``url`` with the settings our store relies on."""
-    u = make_url(url)
+EXAMPLE_URLS = "sqlite:///corpus.db or postgresql://user@host/corpus"
+
+
+class StoreUnavailable(StoreError):
+    """The store cannot be reached: a malformed URL, an unknown database kind, a server that is
+    down or refuses us, a SQLite file that cannot be opened."""
+
+
+def parse_url(url: str | URL) -> URL:
+    """``url`` as a SQLAlchemy URL, or :class:`StoreUnavailable` saying what a good one looks like."""
+    if isinstance(url, URL):
+        return url
+    try:
+        return make_url(url)
+    except ArgumentError:
+        raise StoreUnavailable(f"not a database URL: {url!r} (expected e.g. {EXAMPLE_URLS})") from None
+
+
+def make_engine(url: str | URL, **kw) -> Engine:
+    """Create an engine for ``url`` with the settings our store relies on (connects lazily)."""
+    u = parse_url(url)
+    try:
+        backend = u.get_backend_name()
+        if backend == "sqlite":
+            if u.database and u.database != ":memory:":
+                folder = Path(u.database).expanduser().parent
+                try:
+                    folder.mkdir(parents=True, exist_ok=True)
+                except OSError as exc:
+                    raise StoreUnavailable(f"cannot open database {safe_url(u)}: folder {folder} cannot be created "
+                                           f"({exc.strerror or exc})") from None
+            kw.setdefault("connect_args", {"timeout": 30})
+            engine = create_engine(u, **kw)
+            event.listen(engine, "connect", _sqlite_pragmas)
+            return engine
+        if backend == "postgresql" and u.drivername == "postgresql":
+            u = u.set(drivername="postgresql+psycopg")
+        kw.setdefault("pool_pre_ping", True)
+        return create_engine(u, **kw)
+    except NoSuchModuleError:
+        raise StoreUnavailable(f"unknown database kind {u.drivername!r} in {safe_url(u)} "
+                               f"(expected e.g. {EXAMPLE_URLS})") from None
+    except ImportError as exc:  # a known dialect whose driver is not installed
+        raise StoreUnavailable(f"the driver for {safe_url(u)} is not installed ({exc}); for PostgreSQL: "
+                               "pip install 'mic-corpus[postgres]'") from None
+
+
+def unavailable(exc: BaseException, url: str | URL) -> StoreUnavailable | None:
+    """The :class:`StoreUnavailable` that ``exc`` means, when it is a failure to reach the store
+    (rather than a bug or a constraint violation); None otherwise."""
+    if isinstance(exc, StoreUnavailable):
+        return exc
+    if not isinstance(exc, DBAPIError):
+        return None
+    u = parse_url(url)
+    reason = one_line(exc.orig if exc.orig is not None else exc)
     if u.get_backend_name() == "sqlite":
-        if u.database and u.database != ":memory:":
-            Path(u.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        kw.setdefault("connect_args", {"timeout": 30})
-        engine = create_engine(u, **kw)
-        event.listen(engine, "connect", _sqlite_pragmas)
-        return engine
-    if u.get_backend_name() == "postgresql" and u.drivername == "postgresql":
-        u = u.set(drivername="postgresql+psycopg")
-    kw.setdefault("pool_pre_ping", True)
-    return create_engine(u, **kw)
+        if "unable to open database file" in reason or "not a database" in reason or "disk I/O" in reason:
+            return StoreUnavailable(f"cannot open database {safe_url(u)}: {reason}")
+        return None
+    # psycopg raises OperationalError for everything that happens before a session exists:
+    # refused or timed-out connections, unknown hosts, authentication, a missing database.
+    if exc.connection_invalidated or type(exc.orig).__name__ == "OperationalError":
+        reason = reason.removeprefix("connection failed: ")
+        return StoreUnavailable(f"cannot connect to database {safe_url(u)}: {reason}")
+    return None
+
+
+def connect(engine: Engine) -> Connection:
+    """``engine.connect()``, with a failure to reach the store as :class:`StoreUnavailable`."""
+    try:
+        return engine.connect()
+    except DBAPIError as exc:
+        err = unavailable(exc, engine.url)
+        if err is None:
+            raise
+        raise err from None
 
 
 def alembic_config(url: str):
@@ -79,7 +143,7 @@ def current_revision(url: str) -> str | None:
 
     engine = make_engine(url)
     try:
-        with engine.connect() as conn:
+        with connect(engine) as conn:
             return MigrationContext.configure(conn).get_current_revision()
     finally:
         engine.dispose()
@@ -105,9 +169,12 @@ def ensure_ready(url: str, auto_upgrade: bool = True) -> Engine:
     return make_engine(url)
 
 
-def safe_url(url: str) -> str:
+def safe_url(url: str | URL) -> str:
     """The URL with any password hidden, for messages."""
-    return make_url(url).render_as_string(hide_password=True)
+    try:
+        return parse_url(url).render_as_string(hide_password=True)
+    except StoreUnavailable:
+        return repr(url)
 
 
 def table_names(engine: Engine) -> list[str]:

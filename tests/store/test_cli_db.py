@@ -50,7 +50,8 @@ def test_unreachable_database_gives_a_clear_error_without_password(tmp_path):
     url = "postgresql+psycopg://bob:s3cret@127.0.0.1:1/nope"
     r = runner.invoke(app, ["--db", url, "db", "upgrade"])
     assert r.exit_code == 1
-    assert "upgrade of" in r.output and "s3cret" not in r.output
+    assert "cannot connect to database postgresql+psycopg://bob:***@127.0.0.1:1/nope" in r.output
+    assert "s3cret" not in r.output
 
 
 def test_console_script_help_runs_in_a_fresh_process():
