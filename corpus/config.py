@@ -28,6 +28,7 @@ reach a log line or a traceback by accident.
 
 from __future__ import annotations
 
+import difflib
 import os
 import tomllib
 from dataclasses import dataclass, field, replace
@@ -49,6 +50,16 @@ __all__ = [
 
 VERSION = "0.1.0"
 USER_AGENT = f"mic-corpus/{VERSION} (https://github.com/mic-corpus/mic-corpus; harvest bot)"
+
+
+def did_you_mean(word: str, valid, *, label: str = "known keys", quote: bool = True) -> str:
+    """``"did you mean 'x'?"`` for the nearest of ``valid``, else the list of them."""
+    valid = sorted(valid)
+    near = difflib.get_close_matches(word, valid, n=2, cutoff=0.6)
+    show = (lambda v: repr(v)) if quote else str
+    if near:
+        return "did you mean " + " or ".join(show(v) for v in near) + "?"
+    return f"{label}: {', '.join(valid)}"
 
 
 class Secret:
@@ -193,14 +204,17 @@ _SOURCE_FIELDS: dict[str, type] = {
 }
 
 
-def _coerce_source_fields(raw: Mapping[str, Any], where: str) -> dict[str, Any]:
+def _coerce_source_fields(raw: Mapping[str, Any], where: str, env_prefix: str | None = None) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    extra: dict[str, Any] = {}
     for key, value in raw.items():
         typ = _SOURCE_FIELDS.get(key)
         if typ is None:
-            extra[key] = value
-        elif typ is bool:
+            if env_prefix:  # name the variable as the user typed it
+                hint = did_you_mean(f"{env_prefix}{key.upper()}", [f"{env_prefix}{k.upper()}" for k in _SOURCE_FIELDS],
+                                    label="known variables", quote=False)
+                raise ConfigError(f"unknown setting {env_prefix}{key.upper()}: {hint}")
+            raise ConfigError(f"{where}: unknown key {key!r}: {did_you_mean(key, _SOURCE_FIELDS)}")
+        if typ is bool:
             out[key] = _parse_bool(value, f"{where}.{key}")
         elif typ is Secret:
             out[key] = Secret(str(value)) if value else None
@@ -209,9 +223,26 @@ def _coerce_source_fields(raw: Mapping[str, Any], where: str) -> dict[str, Any]:
                 out[key] = typ(value)
             except (TypeError, ValueError):
                 raise ConfigError(f"{where}.{key}: expected {typ.__name__}, got {value!r}") from None
-    if extra:
-        out["extra"] = extra
     return out
+
+
+_TOP_LEVEL_KEYS = ("db_url", "data_dir", "contact", "sources")
+
+
+def _check_toml(data: Mapping[str, Any], path: Path) -> None:
+    """Unknown keys are errors: `enabeld = false` must not leave a source on in silence."""
+    for key in data:
+        if key not in _TOP_LEVEL_KEYS:
+            raise ConfigError(f"config file {path}: unknown key {key!r}: {did_you_mean(key, _TOP_LEVEL_KEYS)}")
+    sources = data.get("sources", {})
+    if not isinstance(sources, dict):
+        raise ConfigError(f"config file {path}: 'sources' must be a table of [sources.NAME] tables")
+    for name, raw in sources.items():
+        if name not in DEFAULT_SOURCES:
+            raise ConfigError(f"config file {path}: [sources.{name}]: unknown image source {name!r}: "
+                              f"{did_you_mean(name, DEFAULT_SOURCES, label='known sources')}")
+        if not isinstance(raw, dict):
+            raise ConfigError(f"config file {path}: [sources.{name}] must be a table of settings")
 
 
 def load_settings(env: Mapping[str, str] | None = None, config_file: str | Path | None = None) -> Settings:
@@ -229,16 +260,16 @@ def load_settings(env: Mapping[str, str] | None = None, config_file: str | Path 
             raise ConfigFileMissing(f"config file {p} does not exist") from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"config file {p} is not valid TOML: {exc}") from None
+        _check_toml(data, p)
 
     sources = dict(DEFAULT_SOURCES)
     for name, raw in (data.get("sources") or {}).items():
-        base = sources.get(name) or SourceSettings(name, base_url="")
-        sources[name] = replace(base, **_coerce_source_fields(raw, f"[sources.{name}]"))
+        sources[name] = replace(sources[name], **_coerce_source_fields(raw, f"config file {path}: [sources.{name}]"))
     for name in list(sources):
         prefix = f"CORPUS_{name.upper()}_"
         raw_env = {k[len(prefix):].lower(): v for k, v in env.items() if k.startswith(prefix)}
         if raw_env:
-            sources[name] = replace(sources[name], **_coerce_source_fields(raw_env, prefix.rstrip("_")))
+            sources[name] = replace(sources[name], **_coerce_source_fields(raw_env, prefix.rstrip("_"), prefix))
 
     settings = Settings(
         db_url=env.get("CORPUS_DB_URL") or data.get("db_url") or Settings.db_url,

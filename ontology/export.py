@@ -16,7 +16,7 @@ from typing import Iterable
 from urllib.parse import quote
 
 from corpus.errors import UsageError
-from ontology.languages import LANGUAGES
+from ontology.languages import LANGUAGES, check_languages
 from ontology.model import DomainOntology, domain_to_doc, dumps
 
 FORMATS = ("json", "csv", "skos")
@@ -28,10 +28,7 @@ CSV_COLUMNS = (
 
 
 def export(domains: Iterable[DomainOntology], fmt: str, langs: Iterable[str] | None = None) -> str:
-    langs = tuple(langs) if langs else LANGUAGES
-    unknown = [l for l in langs if l not in LANGUAGES]
-    if unknown:
-        raise UsageError(f"unknown language(s) {', '.join(unknown)}; use some of: {' '.join(LANGUAGES)}")
+    langs = check_languages(langs) if langs else LANGUAGES
     domains = list(domains)
     if fmt == "json":
         return to_json(domains)

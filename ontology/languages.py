@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from corpus.errors import NotFoundError
+
 # ISO 639-1 codes in the order MIC21 lists them (English first).
 LANGUAGES: tuple[str, ...] = (
     "en", "bg", "sq", "eu", "ca", "hr", "da", "nl", "de", "el", "fi", "fr", "gl",
@@ -95,3 +97,35 @@ SOURCE_CHAINS: dict[str, tuple[LexSource, ...]] = {
 def has_wordnet(lang: str) -> bool:
     """Whether the language has a wordnet of its own (not only Wiktionary/CLDR lists)."""
     return SOURCE_CHAINS[lang][0].source.startswith(("omw:", "wordnet:"))
+
+
+class UnknownLanguage(NotFoundError):
+    """A language code the ontology does not have (``--languages xx`` must not plan nothing in silence)."""
+
+
+def check_languages(codes) -> tuple[str, ...]:
+    """``codes`` as known ISO 639-1 codes (trimmed, lower case, in the given order, no repeats).
+
+    An unknown one raises :class:`UnknownLanguage` naming the nearest known codes; English names
+    (``german``) are matched too, so the hint says ``de (German)``.
+    """
+    import difflib
+
+    out: list[str] = []
+    by_name = {name.lower(): code for code, name in LANGUAGE_NAMES.items()}
+    for raw in codes:
+        code = str(raw).strip().lower()
+        if code in LANGUAGES:
+            if code not in out:
+                out.append(code)
+            continue
+        if len(code) > 3:  # a name (german), not a code
+            near = [by_name[n] for n in difflib.get_close_matches(code, by_name, n=2, cutoff=0.6)]
+        else:
+            near = difflib.get_close_matches(code, LANGUAGES, n=3, cutoff=0.5)
+        if near:
+            hint = "did you mean " + " or ".join(f"{c} ({LANGUAGE_NAMES[c]})" for c in near) + "?"
+        else:
+            hint = f"known: {' '.join(LANGUAGES)}"
+        raise UnknownLanguage(f"unknown language {raw!r}: {hint}")
+    return tuple(out)

@@ -91,6 +91,14 @@ def register(app: typer.Typer) -> None:
             raise fail(f"unknown source(s): {', '.join(unknown)}; known: {', '.join(SOURCES)}")
         if not names:
             raise fail("no source enabled: name some with --sources")
+        try:  # options first: an unknown language fails before any client opens
+            options = HarvestOptions(
+                domain=domain, classes=_split(classes), languages=_split(languages), per_class=per_class,
+                per_page=per_page, license_policy=license_policy, min_size=min_size, near_dup_bits=near_dup_bits,
+                download_deadline_s=download_deadline, dry_run=dry_run,
+            )
+        except ValueError as exc:
+            raise fail(str(exc))
         clients = {}
         try:
             for n in names:
@@ -100,11 +108,6 @@ def register(app: typer.Typer) -> None:
                 c.close()
             raise fail(str(exc))
 
-        options = HarvestOptions(
-            domain=domain, classes=_split(classes), languages=_split(languages), per_class=per_class,
-            per_page=per_page, license_policy=license_policy, min_size=min_size, near_dup_bits=near_dup_bits,
-            download_deadline_s=download_deadline, dry_run=dry_run,
-        )
         stop = threading.Event()
         previous = None
 

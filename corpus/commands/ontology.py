@@ -146,11 +146,13 @@ def show_cmd(
     Each node shows the English name, the synset and the lemmas in --lang (a dash when the
     language has none). Example: corpus ontology show --domain sport --lang bg
     """
-    from ontology import LANGUAGES
+    from ontology.languages import UnknownLanguage, check_languages
     from ontology.render import domain_tree
 
-    if lang not in LANGUAGES:
-        raise fail(f"unknown language {lang!r}; use one of: {' '.join(LANGUAGES)}")
+    try:
+        (lang,) = check_languages([lang])
+    except UnknownLanguage as exc:
+        raise fail(str(exc))
     _, data_dir, _ = _dirs(ontology_dir)
     dom = _domains([domain], data_dir)[0]
     console.print(domain_tree(dom, lang, attributes))
