@@ -16,6 +16,22 @@ for, in this order:
    under the ``keep`` policy;
 5. otherwise ``unmapped`` (class ``None``) under ``keep``, or dropped (``None``) under ``drop``.
 
+Rule 1 alone would make every person in a tennis player image a tennis player, pedestrians and
+spectators included. :func:`refine_harvest` (used by :meth:`LabelMapper.map_image`) therefore
+looks at the whole image when several detections compete for the same harvest class through a
+more general detector label (``person`` -> ``tennis_player.n.01``). A detection keeps the class
+when it has evidence of its own or is clearly the photo's subject:
+
+- *evidence*: an attribute object of that class (a racket, a skateboard, a football) overlaps it
+  or lies within a quarter of its height of it; each object counts for the one person it is
+  closest to (most overlap, then smallest gap);
+- *subject*: its score, relative size x (0.5 + 0.5 x centrality), is at least twice the runner-up's.
+
+The others are mapped as if the image had no harvest class (``person.n.01`` under ``exact`` or
+``parent``) with the rule ``refined``; a single candidate keeps the class. The evidence cannot tell
+a team apart from a crowd, so without rackets or balls a group photo stays ``person``: a correct
+but less specific label, which a reviewer relabels in bulk, rather than a wrong one.
+
 Classes are duck-typed (``synset``, ``kind``, ``hypernym_closure``, ``attribute_of``), so the
 ontology package's objects, :class:`ClassInfo`, or test doubles all work.
 """
@@ -32,6 +48,8 @@ import yaml
 from corpus.errors import InputError, UsageError
 
 __all__ = [
+    "Box",
+    "refine_harvest",
     "ClassInfo",
     "Mapped",
     "LabelMapper",
@@ -44,6 +62,11 @@ __all__ = [
 
 DEFAULT_TABLE = Path(__file__).resolve().parent / "data" / "label_synsets.yaml"
 Policy = Literal["keep", "drop"]
+Box = tuple[float, float, float, float]  # x0, y0, x1, y1 in image pixels
+
+# Refinement thresholds (see the module doc; measured on real photos in docs/annotate.md).
+NEAR_HEIGHTS = 0.25  # an attribute object this many person heights away still counts as near
+STANDOUT = 2.0  # the subject's score over the runner-up's for it to keep the class without evidence
 
 
 @dataclass(frozen=True)
@@ -131,6 +154,87 @@ def map_synset(
     return Mapped(None, "unmapped")
 
 
+def _area(b: Box) -> float:
+    return max(0.0, b[2] - b[0]) * max(0.0, b[3] - b[1])
+
+
+def _overlap(a: Box, b: Box) -> float:
+    return _area((max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3])))
+
+
+def _gap(a: Box, b: Box) -> float:
+    dx = max(0.0, max(a[0], b[0]) - min(a[2], b[2]))
+    dy = max(0.0, max(a[1], b[1]) - min(a[3], b[3]))
+    return (dx * dx + dy * dy) ** 0.5
+
+
+def _holder(obj: Box, people: Sequence[tuple[int, Box]]) -> int | None:
+    """The person an attribute object belongs to: overlapping or near, most overlap, then closest."""
+    best = None
+    for i, box in people:
+        gap = _gap(obj, box)
+        if gap > NEAR_HEIGHTS * max(1.0, box[3] - box[1]):
+            continue
+        key = (_overlap(obj, box), -gap, _area(box))
+        if best is None or key > best[0]:
+            best = (key, i)
+    return None if best is None else best[1]
+
+
+def _subject_scores(people: Sequence[tuple[int, Box]], image_size: tuple[int, int]) -> dict[int, float]:
+    """Relative size x (0.5 + 0.5 x centrality): the photo's subject is big and central."""
+    h, w = image_size
+    cx, cy, half_diag = w / 2, h / 2, max(1.0, ((w / 2) ** 2 + (h / 2) ** 2) ** 0.5)
+    biggest = max((_area(b) for _, b in people), default=0.0) or 1.0
+    out = {}
+    for i, b in people:
+        dist = (((b[0] + b[2]) / 2 - cx) ** 2 + ((b[1] + b[3]) / 2 - cy) ** 2) ** 0.5
+        out[i] = _area(b) / biggest * (0.5 + 0.5 * max(0.0, 1 - dist / half_diag))
+    return out
+
+
+def refine_harvest(
+    mapped: Sequence[Mapped | None],
+    boxes: Sequence[Box],
+    detected: Sequence[str | None],
+    image_size: tuple[int, int],
+    classes: dict[str, Any],
+    fallback: Any,
+) -> list[Mapped | None]:
+    """One image's mappings, with harvest-class candidates that lack evidence moved elsewhere.
+
+    ``mapped[i]`` is detection ``i``'s :func:`map_synset` result, ``boxes[i]`` its box,
+    ``detected[i]`` its detector synset; ``image_size`` is (height, width); ``classes`` the
+    domain's classes by synset; ``fallback(i)`` maps detection ``i`` as if the image had no harvest
+    class (None: dropped). See the module doc for the rule.
+    """
+    out = list(mapped)
+    groups: dict[str, list[int]] = {}
+    for i, m in enumerate(mapped):
+        if m is not None and m.rule == "harvest" and m.synset and detected[i] != m.synset:
+            groups.setdefault(m.synset, []).append(i)
+    for cls, members in groups.items():
+        if len(members) < 2:
+            continue  # one candidate: the image was found for this class, it is the one
+        people = [(i, boxes[i]) for i in members]
+        keep: set[int] = set()
+        for j, m in enumerate(mapped):
+            c = classes.get(m.synset) if m is not None and m.synset else None
+            if c is not None and cls in _synsets(getattr(c, "attribute_of", None)):
+                holder = _holder(boxes[j], people)
+                if holder is not None:
+                    keep.add(holder)
+        scores = _subject_scores(people, image_size)
+        ranked = sorted(members, key=lambda i: (-scores[i], i))
+        if scores[ranked[0]] >= STANDOUT * scores[ranked[1]]:
+            keep.add(ranked[0])
+        for i in members:
+            if i not in keep:
+                fb = fallback(i)
+                out[i] = None if fb is None else Mapped(fb.synset, "refined")
+    return out
+
+
 def load_label_synsets(path: str | Path | None = None) -> dict[str, str]:
     """The reviewed label table, lower-case labels (aliases included) -> synset name."""
     path = Path(path) if path else DEFAULT_TABLE
@@ -189,3 +293,14 @@ class LabelMapper:
             harvest = [self.by_synset[h] for h in key[1] if h in self.by_synset]
             self._cache[key] = map_synset(s, up, harvest, self.classes, self.policy)
         return self._cache[key]
+
+    def map_image(
+        self, detections: Sequence[tuple[str, Box]], harvest_synsets: Iterable[str], image_size: tuple[int, int],
+    ) -> list[Mapped | None]:
+        """Map one image's detections (label, box) together: :meth:`__call__` for each, then
+        :func:`refine_harvest` so that only people with evidence take the image's class."""
+        harvest = frozenset(harvest_synsets)
+        labels = [label for label, _ in detections]
+        first = [self(label, harvest) for label in labels]
+        return refine_harvest(first, [box for _, box in detections], [self.synset_of(x) for x in labels],
+                              image_size, self.by_synset, lambda i: self(labels[i], frozenset()))

@@ -224,14 +224,30 @@ def plan_run(engine: Engine, model_name: str, model_version: str, domain: str, d
     return RunPlan(jobs, already, infos, {syn: r.id for syn, r in rows.items()}, {syn: r.name for syn, r in rows.items()})
 
 
+def _image_size(instances: Sequence[Instance]) -> tuple[int, int]:
+    """(height, width) from the instances' masks (full-image arrays or RLE), else their boxes."""
+    for inst in instances:
+        if isinstance(inst.mask, dict) and len(inst.mask.get("size") or ()) == 2:
+            return int(inst.mask["size"][0]), int(inst.mask["size"][1])
+        if inst.mask is not None and hasattr(inst.mask, "shape"):
+            return int(inst.mask.shape[0]), int(inst.mask.shape[1])
+    return (int(max((i.box[3] for i in instances), default=1)), int(max((i.box[2] for i in instances), default=1)))
+
+
 def map_batch(mapper: LabelMapper, jobs: Sequence[ImageJob], results: Sequence[Sequence[Instance]],
-              summary: AnnotateSummary) -> list[list[tuple[Instance, str | None, str]]]:
-    """Each image's instances mapped onto the ontology (dropped ones counted in ``summary``)."""
+              summary: AnnotateSummary, sizes: Sequence[tuple[int, int]] | None = None,
+              ) -> list[list[tuple[Instance, str | None, str]]]:
+    """Each image's instances mapped onto the ontology (dropped ones counted in ``summary``).
+
+    An image's instances are mapped together (``LabelMapper.map_image``): whether a person takes
+    the image's class depends on the others and on the image's size (``sizes``: (height, width)
+    per image; taken from the masks when not given, as on Ray workers' results)."""
     mapped: list[list[tuple[Instance, str | None, str]]] = []
-    for job, instances in zip(jobs, results):
+    for k, (job, instances) in enumerate(zip(jobs, results)):
+        size = sizes[k] if sizes is not None else _image_size(instances)
+        decisions = mapper.map_image([(inst.label, inst.box) for inst in instances], job.harvest_synsets, size)
         kept = []
-        for inst in instances:
-            m = mapper(inst.label, job.harvest_synsets)
+        for inst, m in zip(instances, decisions):
             if m is None:
                 summary.dropped += 1
                 continue
@@ -310,7 +326,7 @@ def annotate_domain(
             stages["wait"] += t1 - t0
             results = annotator.annotate(images) if images else []
             t2 = time.perf_counter()
-            mapped = map_batch(mapper, ok_jobs, results, summary)
+            mapped = map_batch(mapper, ok_jobs, results, summary, [tuple(im.shape[:2]) for im in images])
             t3 = time.perf_counter()
             store_mapped(engine, annotator, ok_jobs, mapped, plan, params, options, summary)
             t4 = time.perf_counter()
