@@ -10,7 +10,7 @@ from corpus.commands.common import console, fail, state, styled
 
 HELP = """Run a segmentation model over a domain's stored images and store its proposals.
 
-Each instance becomes a proposal (mask as COCO RLE, box, score, detector label), mapped onto the domain's ontology (a person in an image harvested for tennis players becomes a tennis player; a tennis racket goes to the racket attribute class). Images nobody has annotated yet also get pending annotations to review. Images this model (same weights) already saw are skipped, so a rerun continues where the last one stopped; a new model only adds proposals.
+Each instance becomes a proposal (mask as COCO RLE, box, score, detector label), mapped onto the domain's ontology (a person in an image harvested for tennis players becomes a tennis player if they hold a racket or are clearly the photo's subject, else stays a person; a tennis racket goes to the racket attribute class). Images nobody has annotated yet also get pending annotations to review. Images this model (same weights) already saw are skipped, so a rerun continues where the last one stopped; a new model only adds proposals.
 
 --model takes: yolo11n-seg.pt (default; ultralytics downloads it where there is internet), a path to a -seg .pt, an ONNX export (YOLOv5/v7/v8/11-seg or YOLACT: onnx:/path/model.onnx), torchvision[:/path/weights.pth] (Mask R-CNN v2), detectron2[:CONFIG[@WEIGHTS]] (MIC21's X101), trained:NAME (a model from `corpus train`, proposing the domain's own classes; trained-onnx:NAME runs its ONNX export without torch).
 
