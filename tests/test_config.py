@@ -56,7 +56,7 @@ def test_secret_equality_and_bool():
 
 # -- unknown keys are errors that name the nearest valid ones (issue 11, item 9) ----------------
 
-from corpus.errors import ConfigError as SettingsError  # noqa: E402
+from corpus.errors import ConfigError  # noqa: E402
 
 
 @pytest.mark.parametrize("toml, needles", [
@@ -71,7 +71,7 @@ from corpus.errors import ConfigError as SettingsError  # noqa: E402
 def test_unknown_toml_keys_name_the_nearest(tmp_path, toml, needles):
     cfg = tmp_path / "c.toml"
     cfg.write_text(toml)
-    with pytest.raises(SettingsError) as exc:
+    with pytest.raises(ConfigError) as exc:
         load_settings(env={}, config_file=cfg)
     msg = str(exc.value)
     assert str(cfg) in msg and "\n" not in msg
@@ -80,7 +80,7 @@ def test_unknown_toml_keys_name_the_nearest(tmp_path, toml, needles):
 
 
 def test_unknown_environment_field_names_the_variable():
-    with pytest.raises(SettingsError, match="CORPUS_COMMONS_ENABELD.*did you mean CORPUS_COMMONS_ENABLED"):
+    with pytest.raises(ConfigError, match="CORPUS_COMMONS_ENABELD.*did you mean CORPUS_COMMONS_ENABLED"):
         load_settings(env={"CORPUS_COMMONS_ENABELD": "0"})
     # Variables of other programs that merely share the prefix of no source are left alone.
     assert load_settings(env={"CORPUS_REVIEWER": "ann", "CORPUS_SHARED_DIR": "/x"}).db_url == "sqlite:///corpus.db"
