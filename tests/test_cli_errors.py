@@ -125,20 +125,22 @@ def _unprivileged(cmd: list[str]) -> list[str]:
     return cmd
 
 
-@pytest.mark.parametrize("kind", ["coco", "coco-annotator"])
+@pytest.mark.parametrize("kind", ["coco", "coco-annotator", "yolo"])
 def test_export_folder_not_writable(store, tmp_path, kind):
     """In a fresh process (the console entry point), as a user without write permission."""
     ro = tmp_path / "readonly"
     (ro / "annotations").mkdir(parents=True)
+    if kind == "yolo":  # it wants an empty folder
+        (ro / "annotations").rmdir()
     ro.chmod(0o555)
-    (ro / "annotations").chmod(0o555)
+    if kind != "yolo":
+        (ro / "annotations").chmod(0o555)
     try:
         cmd = _unprivileged([sys.executable, "-m", "cli", "--db", store.db_url, "--data-dir", str(store.data_dir),
                              "export", kind, "--domain", "sport", "--status", "all", str(ro)])
         proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, timeout=120,
                               env={**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "400"})
     finally:
-        (ro / "annotations").chmod(0o755)
         ro.chmod(0o755)
     text = proc.stdout + proc.stderr
     assert proc.returncode == 1, text

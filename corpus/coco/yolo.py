@@ -39,6 +39,7 @@ from corpus.coco.images import IMAGE_COLUMNS, FilePlacer, file_name, image_size,
 from corpus.coco.splits import Splits, split_key, split_of
 from corpus.errors import NotFoundError, UsageError
 from corpus.store.models import Annotation, Domain, Image, OntologyClass, Source
+from corpus.output import prepare_output_dir
 from corpus.store.queries import resolve_domain
 
 __all__ = ["YoloExportOptions", "YoloExportSummary", "YoloClass", "export_yolo", "label_line", "one_polygon",
@@ -295,7 +296,7 @@ def export_yolo(engine: Engine, out_dir: Path, data_dir: Path, opts: YoloExportO
         summary = YoloExportSummary(out_dir=out_dir, domain=dom.name, lang=opts.lang, data_yaml=out_dir / "data.yaml",
                                     classes=classes, untranslated=untranslated, policy=policy.describe(),
                                     splits=names)
-        out_dir.mkdir(parents=True, exist_ok=True)
+        prepare_output_dir(out_dir)  # a read-only folder is one clear error before any file
         licenses: list[dict[str, Any]] = []
         read = 0
         for group in _group(_rows(session, list(index), opts.statuses, opts.batch)):

@@ -8,7 +8,7 @@ from typing import List, Optional
 import typer
 from rich.table import Table
 
-from corpus.commands.common import console, state
+from corpus.commands.common import console, state, styled
 
 # Library arguments whose flag is not simply --name-with-dashes.
 FLAGS = {"domain": "--domain/-d", "statuses": "--status", "splits": "--split", "classes": "--class", "out_dir": "OUT"}
@@ -71,18 +71,18 @@ def yolo_cmd(
     console.print(f"{len(summary.classes)} classes named in '{summary.lang}' in {summary.data_yaml}; "
                   f"license policy: {summary.policy}")
     if summary.untranslated:
-        console.print(f"[yellow]note[/]: {len(summary.untranslated)} class(es) have no '{lang}' lemma and keep their "
-                      f"English name: {', '.join(summary.untranslated[:10])}{' ...' if len(summary.untranslated) > 10 else ''}")
+        console.print(styled("note", rest=f": {len(summary.untranslated)} class(es) have no '{lang}' lemma and keep their "
+                             f"English name: {', '.join(summary.untranslated[:10])}{' ...' if len(summary.untranslated) > 10 else ''}"))
     for reason, n in sorted(summary.skipped_license.items()):
-        console.print(f"[yellow]left out[/] {n} image(s): {reason}")
+        console.print(styled("left out", rest=f" {n} image(s): {reason}"))
     if summary.missing_files:
-        console.print(f"[yellow]left out[/] {summary.missing_files} image(s) whose file is missing under {state.settings.data_dir}")
+        console.print(styled("left out", rest=f" {summary.missing_files} image(s) whose file is missing under {state.settings.data_dir}"))
     if summary.box_only:
         console.print(f"{summary.box_only} instance(s) without a usable mask were written as their box")
     if summary.merged:
         console.print(f"{summary.merged} instance(s) in several parts were joined into one outline")
     if summary.empty:
-        console.print(f"[yellow]left out[/] {summary.empty} instance(s) whose mask and box cover no pixel")
+        console.print(styled("left out", rest=f" {summary.empty} instance(s) whose mask and box cover no pixel"))
 
 
 def register(app: typer.Typer) -> None:
