@@ -109,7 +109,7 @@ def _annotate_on_ray(domain, model, model_kw, options, address, workers, gpus_pe
 
     factory = functools.partial(load_annotator, model, **model_kw)  # called in every worker
     ray_opts = RayOptions(address=address, workers=workers, gpus_per_worker=gpus_per_worker)
-    with Progress(TextColumn("[bold]annotate[/] {task.description}"), BarColumn(), MofNCompleteColumn(),
+    with Progress(TextColumn("annotate {task.description}", markup=False), BarColumn(), MofNCompleteColumn(),
                   TimeRemainingColumn(), console=console, transient=False) as bar:
         task = bar.add_task(f"{domain} with {model} on Ray ({workers} workers)", total=None)
 
@@ -123,8 +123,8 @@ def _annotate_on_ray(domain, model, model_kw, options, address, workers, gpus_pe
             raise fail(str(exc))
     render_summary(summary)
     if summary.workers_lost:
-        console.print(f"[yellow]{summary.workers_lost} worker(s) died and were replaced; "
-                      f"{summary.batches_retried} batch(es) ran again, none stored twice[/]")
+        console.print(styled(f"{summary.workers_lost} worker(s) died and were replaced; "
+                             f"{summary.batches_retried} batch(es) ran again, none stored twice"))
 
 
 def render_summary(summary) -> None:

@@ -82,6 +82,11 @@ def test_harvest_annotate_preview_export_with_images_in_s3(bucket, engine, db_ur
     assert sorted(fs.find(f"{name}/corpus")) == sorted(f"{name}/corpus/{k}" for k in keys)
 
     # Annotate reading from the bucket: the proposals are the model's on the original bytes.
+    # A person class, as the real ontologies have: people with no racket near them (all of
+    # them in these photos) are annotated as persons, not as tennis players (person refinement).
+    with session_scope(engine) as s:
+        dom_id = s.scalar(select(m.Domain.id).where(m.Domain.name == "sport"))
+        s.add(m.OntologyClass(domain_id=dom_id, synset="person.n.01", kind="parent", name="person"))
     model = OnnxYoloSeg(yolo_onnx, score_threshold=0.4)
     summary = annotate_domain(engine, model, "sport", url, AnnotateOptions(batch_size=2))
     assert summary.failed == [] and summary.annotated == 5
