@@ -138,9 +138,7 @@ def register(app: typer.Typer) -> None:
             return
         render_summary(report, policy.describe())
         if report.error:
-            from rich.markup import escape
-
-            err_console.print(f"[bold red]harvest stopped:[/] {escape(report.error)}")
+            err_console.print(styled("harvest stopped:", "bold red", f" {report.error}"))
             err_console.print("nothing was counted against the images: run the same command again once this is fixed")
             raise typer.Exit(1)
         if report.status == "interrupted":

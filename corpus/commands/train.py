@@ -61,7 +61,7 @@ def register(app: typer.Typer) -> None:
 
         from corpus.commands.common import handled
 
-        with handled(FLAGS), Progress(TextColumn("[bold]train[/] {task.description}"), BarColumn(),
+        with handled(FLAGS), Progress(TextColumn("train {task.description}", markup=False), BarColumn(),
                                       MofNCompleteColumn(), TimeElapsedColumn(), console=console,
                                       transient=True) as bar:
             tasks: dict[str, int] = {}
@@ -96,7 +96,7 @@ def register(app: typer.Typer) -> None:
                       f"corpus evaluate --domain {result.domain} --held-out {result.name}")
 
     models_app = typer.Typer(help="Models trained with `corpus train`: what each was trained from and on, and how well.",
-                             no_args_is_help=True)
+                             no_args_is_help=True, rich_markup_mode=None)
 
     @models_app.command("list")
     def list_cmd(domain: Optional[str] = typer.Option(None, "--domain", "-d", help="Only models of this domain.")) -> None:
