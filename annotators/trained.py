@@ -79,3 +79,8 @@ class OntologyLabels:
         if label in self.synsets:
             return Mapped(label, "trained")
         return Mapped(None, "unmapped") if self.policy == "keep" else None
+
+    def map_image(self, detections, harvest_synsets: Iterable[str], image_size) -> list[Mapped | None]:
+        """One image's (label, box) detections; a trained model names the class itself, so no
+        person refinement (``LabelMapper.map_image``) is needed."""
+        return [self(label, harvest_synsets) for label, _ in detections]
