@@ -381,6 +381,7 @@ def load_cmd(
 
 
 translations_app = typer.Typer(
+    rich_markup_mode=None,  # help is text: brackets print as written
     help="Files for translators (CSV or PO): export the names of one language, import the filled-in "
          "file as an override file that records who translated and when.",
     no_args_is_help=True,

@@ -42,6 +42,12 @@ class HarvestOptions:
     stale_after_s: float = 120.0  # a run silent this long (or whose process is gone) was killed
     stop_grace_s: float = 2.0  # after a stop, how long downloads in flight may take to finish
 
+    def __post_init__(self) -> None:
+        # An unknown code would plan no query for it and end "done" in silence: refuse it up front.
+        from ontology.languages import check_languages
+
+        object.__setattr__(self, "languages", check_languages(self.languages))
+
 
 class ProgressSink:
     """What a harvest tells its caller while it runs (the CLI draws rich bars from it)."""

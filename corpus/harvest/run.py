@@ -77,12 +77,6 @@ def plan(st: RunState, specs: Sequence[ClassSpec]) -> list[ClassSpec]:
         st.report.classes[c.synset] = ClassReport(c.synset, c.name)
     return picked
 
-    def __post_init__(self) -> None:
-        # An unknown code would plan no query for it and end "done" in silence: refuse it up front.
-        from ontology.languages import check_languages
-
-        object.__setattr__(self, "languages", check_languages(self.languages))
-
 
 def prepare(st: RunState, session: Session, picked: Sequence[ClassSpec]) -> None:
     """Source and query rows (created once, reused by every later run), what the store already
