@@ -129,27 +129,39 @@ def _rle_problem(seg: dict[str, Any], width: int | None, height: int | None) -> 
 
 
 def _polygons_problem(seg: list[list[float]], width: int | None, height: int | None) -> str | None:
+    # Built-ins (sum, min, max) do the per-value work: this runs once per annotation per export.
     if len(seg) > MAX_POLYGONS:
         return f"{len(seg)} polygons: at most {MAX_POLYGONS} per annotation"
     n_points = sum(len(p) for p in seg) // 2
     if n_points > MAX_POINTS:
         return f"{n_points} points: at most {MAX_POINTS} per annotation (simplify the outline)"
-    if not all(is_number(v) and abs(v) <= MAX_COORD for p in seg for v in p):
+    lo = hi = 0.0
+    for p in seg:
+        total = sum(p)  # NaN or infinite if any value is (values are numbers: is_polygons)
+        if total != total or total in (math.inf, -math.inf):
+            return "polygon coordinates must be finite numbers within the image"
+        lo, hi = min(lo, min(p)), max(hi, max(p))
+    if lo < -MAX_COORD or hi > MAX_COORD:
         return "polygon coordinates must be finite numbers within the image"
     if not (width and height):
         return None
     t = tolerance(width, height)
-    outside = [(p[i], p[i + 1]) for p in seg for i in range(0, len(p), 2)
-               if not (-t <= p[i] <= width + t and -t <= p[i + 1] <= height + t)]
-    if outside and len(outside) == n_points:
-        return f"the shape covers no pixel of the {width}x{height} image (all its points lie outside it)"
-    if outside:
+    xs = [v for p in seg for v in p[0::2]]
+    ys = [v for p in seg for v in p[1::2]]
+    if min(xs) < -t or max(xs) > width + t or min(ys) < -t or max(ys) > height + t:
+        outside = [(x, y) for x, y in zip(xs, ys) if not (-t <= x <= width + t and -t <= y <= height + t)]
+        if len(outside) == n_points:
+            return f"the shape covers no pixel of the {width}x{height} image (all its points lie outside it)"
         x, y = outside[0]
         return (f"{len(outside)} point(s) lie outside the {width}x{height} image by more than {_fmt(t)} px, "
                 f"e.g. ({_fmt(x)}, {_fmt(y)})")
-    outline = sum(max(abs(p[i] - p[i - 2]), abs(p[i + 1] - p[i - 1])) for p in seg for i in range(0, len(p), 2))
-    if outline > MAX_OUTLINE * (width + height):
-        return f"the outline is {outline:.0f} px long: at most {MAX_OUTLINE} x (width + height) on this image"
+    # Every edge is at most max(width, height) + 2t long: only many points can make the outline
+    # long enough to matter, so it is summed only then.
+    limit = MAX_OUTLINE * (width + height)
+    if n_points * (max(width, height) + 2 * t) > limit:
+        outline = sum(max(abs(p[i] - p[i - 2]), abs(p[i + 1] - p[i - 1])) for p in seg for i in range(0, len(p), 2))
+        if outline > limit:
+            return f"the outline is {outline:.0f} px long: at most {MAX_OUTLINE} x (width + height) on this image"
     return None
 
 
@@ -224,20 +236,32 @@ def _box_polygon(x: float, y: float, w: float, h: float) -> list[list[float]]:
 
 
 def coco_shape(segmentation: Any | None, bbox: Sequence[float] | None, width: int, height: int,
-               mode: str = "polygon") -> CocoShape | None:
+               mode: str = "polygon", area_hint: float | None = None) -> CocoShape | None:
     """The one place an instance becomes COCO (training export, COCO Annotator export, evaluate).
 
     ``mode``: "polygon" (RLE traced into polygons), "rle" (polygons rasterised) or "any" (as
     stored). Without a mask, or with one covering no pixel, the box stands in (note "box").
     The box written is always the bounds of the written mask, so a reader that crops the mask to
     its box (FiftyOne) loses nothing, and the area is the mask's. Returns None when nothing
-    covers a pixel. Raises :class:`ShapeError` for a shape that is unsafe to rasterise."""
+    covers a pixel. Raises :class:`ShapeError` for a shape that is unsafe to rasterise.
+
+    ``area_hint``: the mask area the store holds (computed from the mask when the shape was
+    recorded). With polygons written as they are stored, a positive hint is taken as the area
+    and the box is the polygons' extent widened to whole pixels (it holds every pixel they
+    rasterise to), so the common case costs no rasterising at all."""
     from annotators import masks as amasks
 
     if not (width and height):
         raise ShapeError(f"the image size {width}x{height} is unknown")
     if segmentation is not None and (problem := segmentation_problem(segmentation, width, height)):
         raise ShapeError(f"segmentation: {problem}")
+    if (area_hint is not None and area_hint > 0 and mode in ("polygon", "any") and is_polygons(segmentation)):
+        xs = [v for p in segmentation for v in p[0::2]]
+        ys = [v for p in segmentation for v in p[1::2]]
+        x0, y0 = max(0, math.floor(min(xs))), max(0, math.floor(min(ys)))
+        x1, y1 = min(width, math.ceil(max(xs))), min(height, math.ceil(max(ys)))
+        if x1 > x0 and y1 > y0:
+            return CocoShape(segmentation, [float(x0), float(y0), float(x1 - x0), float(y1 - y0)], float(area_hint), "")
     box = [float(v) for v in bbox] if bbox is not None else None
     box_ok = box is not None and box_problem(box, width, height) is None
     if segmentation is None and not box_ok:
@@ -263,7 +287,7 @@ def coco_shape(segmentation: Any | None, bbox: Sequence[float] | None, width: in
             note = "converted"
             if not seg:
                 seg = None
-    rle = rle_of(seg) if seg is not None else None
+    rle = (source if seg is segmentation else rle_of(seg)) if seg is not None else None
     if rle is None or amasks.rle_area(rle) <= 0:
         if not box_ok:
             return None

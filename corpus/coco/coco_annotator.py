@@ -105,7 +105,8 @@ class AnnotatorExportSummary:
 def _shape(ann: Any, width: int, height: int) -> CocoShape | None:
     """The annotation as sent to COCO Annotator (polygons only), or None if its shape is unusable."""
     try:
-        return coco_shape(ann.segmentation, (ann.bbox_x, ann.bbox_y, ann.bbox_w, ann.bbox_h), width, height, "polygon")
+        return coco_shape(ann.segmentation, (ann.bbox_x, ann.bbox_y, ann.bbox_w, ann.bbox_h), width, height, "polygon",
+                          area_hint=ann.area)
     except ShapeError:
         return None
 

@@ -100,7 +100,7 @@ def annotation_entry(row: Any, category_id: int, mode: str, width: int, height: 
     Box and area always come from the mask written (:func:`corpus.shapes.coco_shape`)."""
     box = [float(row.bbox_x), float(row.bbox_y), float(row.bbox_w), float(row.bbox_h)]
     try:
-        shape = coco_shape(row.segmentation, box, width, height, mode)
+        shape = coco_shape(row.segmentation, box, width, height, mode, area_hint=row.area)
     except ShapeError:
         return None, "invalid"
     if shape is None:
