@@ -20,7 +20,7 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from annotators.base import Annotator, Instance, load_rgb
 from annotators.mapping import ClassInfo, LabelMapper, Policy, wordnet_closure
+from corpus.claims import Claims, team_mode
 from corpus.storage import display, is_url, open_storage
 from corpus.store.db import session_scope
 from corpus.store.queries import UnknownDomain, resolve_domain
@@ -73,6 +74,10 @@ class AnnotateOptions:
     unmapped: Policy = "keep"
     # Annotations for images that have none yet (off: proposals only).
     create_annotations: bool = True
+    # Claim images before annotating them, so several workers share a store (corpus.claims);
+    # None: on for PostgreSQL. A killed worker's images go to others after claim_ttl_s.
+    team: bool | None = None
+    claim_ttl_s: float = 120.0
 
 
 @dataclass(frozen=True)
@@ -96,6 +101,7 @@ class AnnotateSummary:
     dropped: int = 0
     annotations: int = 0
     failed: list[tuple[int, str]] = field(default_factory=list)
+    done_elsewhere: int = 0  # team mode: images another worker annotated during this run
     workers_lost: int = 0  # Ray engine: model actors that died and were replaced
     batches_retried: int = 0  # Ray engine: batches given to a fresh actor after that
     per_class: Counter = field(default_factory=Counter)
@@ -311,33 +317,101 @@ def annotate_domain(
     done = 0
     if progress:
         progress(0, len(jobs))
-    batches = [jobs[i:i + max(1, options.batch_size)] for i in range(0, len(jobs), max(1, options.batch_size))]
+    size = max(1, options.batch_size)
+    claims = None
+    if team_mode(engine, options.team) and jobs:
+        claims = Claims(engine, claim_kind(annotator.name, annotator.version), ttl_s=options.claim_ttl_s)
+        claims.start_heartbeat()
+        batches: Iterator[list[ImageJob]] = claimed_batches(engine, claims, jobs, size, summary)
+    else:
+        batches = iter([jobs[i:i + size] for i in range(0, len(jobs), size)])
 
-    # The next batch is decoded in a thread while the model runs on this one (both release the GIL).
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="decode") as pool:
-        pending = pool.submit(decode_batch, batches[0], data_dir) if batches else None
-        for bi, batch in enumerate(batches):
-            t0 = time.perf_counter()
-            ok_jobs, images, failed, decode_s = pending.result()
-            pending = pool.submit(decode_batch, batches[bi + 1], data_dir) if bi + 1 < len(batches) else None
-            summary.failed.extend(failed)
-            stages["decode"] += decode_s
-            t1 = time.perf_counter()
-            stages["wait"] += t1 - t0
-            results = annotator.annotate(images) if images else []
-            t2 = time.perf_counter()
-            mapped = map_batch(mapper, ok_jobs, results, summary, [tuple(im.shape[:2]) for im in images])
-            t3 = time.perf_counter()
-            store_mapped(engine, annotator, ok_jobs, mapped, plan, params, options, summary)
-            t4 = time.perf_counter()
-            stages["model"] += t2 - t1
-            stages["map"] += t3 - t2
-            stages["store"] += t4 - t3
-            done += len(batch)
-            if progress:
-                progress(done, len(jobs))
+    try:
+        # The next batch is decoded in a thread while the model runs on this one (both release the GIL).
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="decode") as pool:
+            batch = next(batches, None)
+            pending = pool.submit(decode_batch, batch, data_dir) if batch is not None else None
+            while batch is not None:
+                t0 = time.perf_counter()
+                ok_jobs, images, failed, decode_s = pending.result()
+                following = next(batches, None)
+                pending = pool.submit(decode_batch, following, data_dir) if following is not None else None
+                summary.failed.extend(failed)
+                stages["decode"] += decode_s
+                t1 = time.perf_counter()
+                stages["wait"] += t1 - t0
+                results = annotator.annotate(images) if images else []
+                t2 = time.perf_counter()
+                mapped = map_batch(mapper, ok_jobs, results, summary, [tuple(im.shape[:2]) for im in images])
+                t3 = time.perf_counter()
+                store_mapped(engine, annotator, ok_jobs, mapped, plan, params, options, summary)
+                t4 = time.perf_counter()
+                stages["model"] += t2 - t1
+                stages["map"] += t3 - t2
+                stages["store"] += t4 - t3
+                if claims is not None:
+                    claims.release(str(j.image_id) for j in batch)
+                done += len(batch)
+                if progress:
+                    progress(done + summary.done_elsewhere, len(jobs))
+                batch = following
+    finally:
+        if claims is not None:
+            claims.close()
     summary.seconds = time.perf_counter() - t_start
     return summary
+
+
+def claim_kind(model_name: str, model_version: str) -> str:
+    """The claims kind of one model's annotation pass (short: a hash of name and weights)."""
+    import hashlib
+
+    return "annotate:" + hashlib.sha1(f"{model_name}@{model_version}".encode()).hexdigest()[:16]
+
+
+def _annotated(engine: Engine, image_ids: Sequence[int], summary: AnnotateSummary) -> set[int]:
+    with session_scope(engine) as s:
+        return set(s.scalars(select(AnnotatedImage.image_id).where(
+            AnnotatedImage.image_id.in_(list(image_ids)), AnnotatedImage.model_name == summary.model_name,
+            AnnotatedImage.model_version == summary.model_version)))
+
+
+def claimed_batches(engine: Engine, claims: Claims, jobs: Sequence[ImageJob], size: int,
+                    summary: AnnotateSummary, poll_s: float | None = None) -> Iterator[list[ImageJob]]:
+    """Batches of ``jobs`` this worker holds claims on, in order, until every job is annotated
+    by someone: images other workers hold are skipped, then waited for; when a holder dies its
+    claims expire and this worker takes them over. The caller releases each batch once stored;
+    an empty batch means "nothing free yet, ask again"."""
+    poll_s = poll_s if poll_s is not None else max(0.2, min(5.0, claims.ttl_s / 4))
+    todo = list(jobs)
+    while todo:
+        busy: list[ImageJob] = []
+        for i in range(0, len(todo), size):
+            chunk = todo[i:i + size]
+            got = set(claims.claim(str(j.image_id) for j in chunk))
+            mine = [j for j in chunk if str(j.image_id) in got]
+            busy.extend(j for j in chunk if str(j.image_id) not in got)
+            if not mine:
+                continue
+            # Claimed, but finished by another worker since this run planned: nothing to do.
+            finished = _annotated(engine, [j.image_id for j in mine], summary)
+            if finished:
+                claims.release(str(x) for x in finished)
+                summary.done_elsewhere += len(finished)
+                mine = [j for j in mine if j.image_id not in finished]
+            if mine:
+                yield mine
+        if not busy:
+            return
+        finished = _annotated(engine, [j.image_id for j in busy], summary)
+        summary.done_elsewhere += len(finished)
+        todo = [j for j in busy if j.image_id not in finished]
+        if todo and len(claims.holders([str(j.image_id) for j in todo])) == len(todo):
+            # All held by live workers: wait for them to finish or expire. An empty batch first,
+            # so that the caller stores (and releases) the batch it holds before this one waits:
+            # two workers each waiting for the other's held batch would wait for ever.
+            yield []
+            time.sleep(poll_s)
 
 
 def decode_batch(batch: Sequence[ImageJob], data_dir: Path):

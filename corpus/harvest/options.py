@@ -41,6 +41,11 @@ class HarvestOptions:
     heartbeat_s: float = 30.0  # how often a running harvest says it is alive (harvest_runs.heartbeat_at)
     stale_after_s: float = 120.0  # a run silent this long (or whose process is gone) was killed
     stop_grace_s: float = 2.0  # after a stop, how long downloads in flight may take to finish
+    # Claim classes before harvesting them, so that a team's harvests share one store
+    # (corpus.claims, corpus.harvest.team); None: on for PostgreSQL. A killed harvest's classes
+    # free up after claim_ttl_s.
+    team: bool | None = None
+    claim_ttl_s: float = 120.0
 
     def __post_init__(self) -> None:
         # An unknown code would plan no query for it and end "done" in silence: refuse it up front.

@@ -55,6 +55,8 @@ class HarvestReport:
     error: str | None = None  # why the run stopped early (a local write error), for the user
     stale_runs: list[int] = field(default_factory=list)  # killed runs found and marked interrupted
     shared_with: list[str] = field(default_factory=list)  # other stores writing into the data folder
+    claimed_elsewhere: list[str] = field(default_factory=list)  # team mode: classes another harvest held
+    rounds: int = 1  # team mode: a harvest takes over classes others left unfinished, in rounds
     times: StageTimes = field(default_factory=StageTimes)
     wall_s: float = 0.0
 
@@ -81,6 +83,8 @@ class HarvestReport:
             "retried": self.retried,
             "error": self.error,
             "stale_runs": list(self.stale_runs),
+            "claimed_elsewhere": list(self.claimed_elsewhere),
+            "rounds": self.rounds,
             "wall_s": round(self.wall_s, 3),
         }
 

@@ -47,6 +47,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from corpus.claims import team_mode
 from corpus.config import Settings
 from corpus.errors import NotFoundError
 from corpus.harvest import files
@@ -59,6 +60,7 @@ from corpus.harvest.report import ClassReport, HarvestReport, StageTimes
 from corpus.harvest.runs import claim_store, finish_run, start_run
 from corpus.harvest.searcher import search_source
 from corpus.harvest.state import ClassState, Query, RunState, Task
+from corpus.harvest.team import claim_classes, in_rounds
 from corpus.harvest.writer import Writer
 from corpus.sources.base import Hit, Source
 from corpus.store.models import Domain, HarvestQuery, Image, ImageHit
@@ -177,9 +179,19 @@ def harvest(engine: Engine, settings: Settings, sources: Mapping[str, Source], o
     the run is marked ``interrupted`` and a rerun continues. A ``KeyboardInterrupt`` raised
     inside rolls back the current batch instead, which is equally safe (its files become orphans
     that the next run removes).
+
+    In team mode (``options.team``; on for PostgreSQL) harvests share the store: each claims its
+    classes and, once done, takes over what others leave (:func:`corpus.harvest.team.in_rounds`).
     """
-    progress = progress or ProgressSink()
     stop = stop or threading.Event()
+    return in_rounds(engine, options, progress, stop,
+                     lambda opts: _harvest_once(engine, settings, sources, opts, progress, stop))
+
+
+def _harvest_once(engine: Engine, settings: Settings, sources: Mapping[str, Source], options: HarvestOptions,
+                  progress: ProgressSink | None, stop: threading.Event) -> HarvestReport:
+    """One round of :func:`harvest`: the classes asked for (in team mode: those claimed)."""
+    progress = progress or ProgressSink()
     t_start = time.monotonic()
     st = RunState(settings, sources, options, progress, stop)
     if options.dry_run:  # the same plan, from the store or (domain not loaded yet) the ontology
@@ -201,9 +213,10 @@ def harvest(engine: Engine, settings: Settings, sources: Mapping[str, Source], o
         st.report.shared_with = st.folder.open(safe_url(str(engine.url)))
         session = Session(engine, expire_on_commit=False)
         run = None
+        claims = None
         try:
-            st.report.stale_runs = claim_store(session, options)
-            picked = plan(st, _stored_classes(session, options.domain))
+            st.report.stale_runs = claim_store(session, options, team=team_mode(engine, options.team))
+            picked, claims = claim_classes(engine, st.report, plan(st, _stored_classes(session, options.domain)), options)
             if not st.report.planned:
                 st.report.status = "done"
                 return st.report
@@ -232,6 +245,8 @@ def harvest(engine: Engine, settings: Settings, sources: Mapping[str, Source], o
         finally:
             stop.set()
             st.release()
+            if claims is not None:
+                claims.close()
             st.report.wall_s = time.monotonic() - t_start
             for t in st.worker_times:
                 st.report.times.add(t)

@@ -27,12 +27,15 @@ from corpus.store.models import HarvestRun, utcnow
 __all__ = ["claim_store", "start_run", "finish_run", "run_params"]
 
 
-def claim_store(session: Session, options: HarvestOptions) -> list[int]:
+def claim_store(session: Session, options: HarvestOptions, team: bool = False) -> list[int]:
     """Make sure no other harvest is running on this store; mark runs that were killed.
 
     A ``running`` run is alive when its process still exists (same host) and its heartbeat is
     recent (any host). Killed runs (SIGKILL, power loss) are marked ``interrupted``: their ids are
-    returned. A live one raises :class:`~corpus.harvest.lock.HarvestLocked`."""
+    returned. A live one raises :class:`~corpus.harvest.lock.HarvestLocked`, unless ``team``:
+    then harvests share the store by claiming classes (:mod:`corpus.harvest.team`), and each data
+    folder's clean-up stays safe as before (a local folder takes one harvest at a time under its
+    lock; a bucket is never cleaned)."""
     host = socket.gethostname()[:255]
     now = utcnow()
     stale, alive = [], []
@@ -46,7 +49,7 @@ def claim_store(session: Session, options: HarvestOptions) -> list[int]:
         run.summary = {**(run.summary or {}), "error": f"found killed by a later harvest: {why}"}
         stale.append(run.id)
     session.commit()
-    if alive:
+    if alive and not team:
         run = alive[0]
         raise HarvestLocked(
             f"another harvest is running on this store: run {run.id} (process {run.pid} on {run.host}, started "

@@ -388,3 +388,20 @@ class TrainingAnnotation(Base):
     version: Mapped[int] = mapped_column(Integer)
     image_id: Mapped[int] = mapped_column(Integer)
     split: Mapped[str] = mapped_column(String(16))
+
+
+class WorkClaim(Base):
+    """A lease on a unit of work (a class to harvest, an image to annotate) held by one process.
+
+    Several harvests and annotation workers share one store (PostgreSQL) by claiming work here
+    first (:mod:`corpus.claims`). A lease ends when its holder releases it or when
+    ``expires_at`` passes (its holder was killed): then anyone may claim it again, and the
+    store's unique rows and resumable state make the second attempt pick up where the first
+    stopped, never add a row twice."""
+
+    __tablename__ = "work_claims"
+    kind: Mapped[str] = mapped_column(String(64), primary_key=True)  # "harvest", "annotate:<model hash>"
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)  # class id, image id, ...
+    holder: Mapped[str] = mapped_column(String(128))  # host:pid:random, see corpus.claims.holder_id
+    claimed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)

@@ -28,7 +28,7 @@ def photo_store(engine, data: Path, shared_dir: Path, n: int = 6) -> dict[str, i
         else:
             with PILImage.open(src) as im:
                 im = im.transpose(PILImage.Transpose.FLIP_LEFT_RIGHT) if i % 4 >= 2 else im
-                scale = 1.0 - 0.1 * (i // 2)
+                scale = 1.0 - 0.05 * ((i // 2) % 8)
                 im.resize((int(im.width * scale), int(im.height * scale))).save(data / name, quality=90)
         names.append(name)
     with session_scope(engine) as s:

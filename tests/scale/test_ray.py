@@ -22,6 +22,8 @@ pytestmark = pytest.mark.slow
 
 from corpus.annotate_ray import RayOptions, annotate_domain_ray  # noqa: E402
 
+N = 4  # photos in the store: two batches of two
+
 
 @pytest.fixture(scope="module")
 def ray_cluster(repo_root):
@@ -37,7 +39,7 @@ def two_stores(tmp_path, db_url, shared_dir):
     """The same store twice (SQLite files), sharing one data folder."""
     data = tmp_path / "data"
     eng = make_engine(db_url)
-    ids = photo_store(eng, data, shared_dir, n=6)
+    ids = photo_store(eng, data, shared_dir, n=N)
     eng.dispose()
     other = tmp_path / "other.db"
     shutil.copyfile(db_url.removeprefix("sqlite:///"), other)
@@ -55,17 +57,17 @@ def test_ray_matches_local_and_rerun_skips(ray_cluster, two_stores, yolo_onnx):
     factory = functools.partial(OnnxYoloSeg, yolo_onnx, score_threshold=0.4)
     got = annotate_domain_ray(ray_eng, factory, "sport", data, opts, RayOptions(workers=2),
                               progress=lambda d, t: seen.append((d, t)))
-    assert got.annotated == local.annotated == 6 and got.failed == []
-    assert seen[0] == (0, 6) and seen[-1] == (6, 6) and len(seen) == 4  # one step per stored batch
-    assert got.proposals == local.proposals > 10 and got.per_class == local.per_class
+    assert got.annotated == local.annotated == N and got.failed == []
+    assert seen[0] == (0, N) and seen[-1] == (N, N) and len(seen) == 1 + N // 2  # one step per stored batch
+    assert got.proposals == local.proposals > 8 and got.per_class == local.per_class
     assert got.annotations == local.annotations and got.model_version == local.model_version
     assert proposals(ray_eng) == proposals(local_eng)
     with session_scope(ray_eng) as s:
-        assert s.scalar(select(func.count()).select_from(m.AnnotatedImage)) == 6
+        assert s.scalar(select(func.count()).select_from(m.AnnotatedImage)) == N
         assert s.scalar(select(func.count()).select_from(m.ReviewEvent)) == got.annotations
 
     again = annotate_domain_ray(ray_eng, factory, "sport", data, opts, RayOptions(workers=1))
-    assert again.to_do == 0 and again.already_done == 6 and again.annotated == 0
+    assert again.to_do == 0 and again.already_done == N and again.annotated == 0
     assert proposals(ray_eng) == proposals(local_eng)
 
 
@@ -78,7 +80,7 @@ def test_a_worker_killed_mid_run_loses_nothing_and_duplicates_nothing(ray_cluste
     got = annotate_domain_ray(ray_eng, factory, "sport", data, opts, RayOptions(workers=2))
     assert marker.is_file()  # a worker process really died with a batch in hand
     assert got.workers_lost == 1 and got.batches_retried >= 1
-    assert got.annotated == 6 and got.failed == []
+    assert got.annotated == N and got.failed == []
     assert proposals(ray_eng) == proposals(local_eng)  # nothing lost, nothing twice
     with session_scope(ray_eng) as s:
         per_image = s.execute(select(m.AnnotatedImage.image_id, func.count()).group_by(m.AnnotatedImage.image_id)).all()
@@ -91,12 +93,12 @@ def test_cli_engine_ray_joins_a_cluster(ray_cluster, two_stores, yolo_onnx, repo
     env = {**os.environ, "PYTHONPATH": str(repo_root), "COLUMNS": "200"}
     r = subprocess.run([sys.executable, "-m", "cli", "--db", url, "--data-dir", str(data), "annotate", "--domain", "sport",
                         "--model", f"onnx:{yolo_onnx}", "--score-threshold", "0.4", "--engine", "ray",
-                        "--address", ray_cluster, "--workers", "2", "--batch-size", "3"],
+                        "--address", ray_cluster, "--workers", "2", "--batch-size", "2"],
                        capture_output=True, text=True, env=env, cwd=repo_root, timeout=300)
     assert r.returncode == 0, r.stdout + r.stderr
-    assert "images annotated" in r.stdout and "6/6" in r.stdout, r.stdout
+    assert "images annotated" in r.stdout and f"{N}/{N}" in r.stdout, r.stdout
     with session_scope(ray_eng) as s:
-        assert s.scalar(select(func.count()).select_from(m.AnnotatedImage)) == 6
+        assert s.scalar(select(func.count()).select_from(m.AnnotatedImage)) == N
     # A wrong option is a clear error before any cluster is touched.
     r = subprocess.run([sys.executable, "-m", "cli", "--db", url, "annotate", "--domain", "sport", "--model",
                         f"onnx:{yolo_onnx}", "--engine", "spark"], capture_output=True, text=True, env=env, cwd=repo_root)
