@@ -44,12 +44,13 @@ from corpus.annotate import (
     plan_run,
     store_mapped,
 )
+from corpus.errors import ResourceMissing, UsageError
 from corpus.storage import as_data_dir, is_url
 
 __all__ = ["RayOptions", "RayUnavailable", "annotate_domain_ray"]
 
 
-class RayUnavailable(RuntimeError):
+class RayUnavailable(ResourceMissing):
     """Ray is not installed, or the cluster cannot be reached."""
 
 
@@ -132,7 +133,7 @@ def annotate_domain_ray(
     :func:`corpus.annotate.annotate_domain`; ``progress(done, total)`` after each stored batch.
     """
     if ray_options.workers < 1:
-        raise ValueError(f"workers must be at least 1, got {ray_options.workers}")
+        raise UsageError(f"workers must be at least 1, got {ray_options.workers}", param="workers")
     ray = _ray()
     from ray.exceptions import ActorDiedError, ActorUnavailableError, RayActorError, RayTaskError, WorkerCrashedError
 

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 from corpus.config import Settings, load_settings
-from corpus.errors import StoreError, UsageError
+from corpus.errors import CorpusError, StoreError, UsageError, one_line
 from corpus.progress import Progress, ProgressEvent, counting, done_total, emit
 
 if TYPE_CHECKING:  # the heavy modules load when a call needs them, not on `import corpus`
@@ -153,8 +153,10 @@ class Corpus:
 
         try:
             upgrade(self.db_url, revision)
-        except Exception as exc:
-            raise StoreError(f"upgrade of {safe_url(self.db_url)} failed: {exc}") from exc
+        except CorpusError:
+            raise  # already one clear line (an unreachable store, a bad URL)
+        except Exception as exc:  # a failed migration: the cause, on one line
+            raise StoreError(f"upgrade of {safe_url(self.db_url)} failed: {one_line(exc)}") from exc
         return current_revision(self.db_url)
 
     def downgrade(self, *, revision: str) -> str | None:
@@ -164,8 +166,10 @@ class Corpus:
         self.close()
         try:
             downgrade(self.db_url, revision)
-        except Exception as exc:
-            raise StoreError(f"downgrade of {safe_url(self.db_url)} failed: {exc}") from exc
+        except CorpusError:
+            raise  # already one clear line (an unreachable store, a bad URL)
+        except Exception as exc:  # a failed migration: the cause, on one line
+            raise StoreError(f"downgrade of {safe_url(self.db_url)} failed: {one_line(exc)}") from exc
         return current_revision(self.db_url)
 
     def revision(self) -> tuple[str | None, str | None]:
@@ -174,8 +178,10 @@ class Corpus:
 
         try:
             return current_revision(self.db_url), head_revision(self.db_url)
+        except CorpusError:
+            raise
         except Exception as exc:
-            raise StoreError(f"cannot read {safe_url(self.db_url)}: {exc}") from exc
+            raise StoreError(f"cannot read {safe_url(self.db_url)}: {one_line(exc)}") from exc
 
     # -- what the store holds ----------------------------------------------------------------------
 
@@ -259,6 +265,10 @@ class Corpus:
         batch_size: int = 8,
         limit: int | None = None,
         unmapped: str = "keep",
+        engine: str = "local",
+        address: str | None = None,
+        workers: int = 2,
+        gpus_per_worker: float = 0.0,
         progress: Progress | None = None,
     ) -> "AnnotateSummary":
         """Run a segmentation model over the domain's stored images and store its proposals.
@@ -269,7 +279,14 @@ class Corpus:
         loaded annotator.
         Detections that fit no class of the domain are kept under their nearest ontology
         parent (``unmapped="keep"``) or dropped (``"drop"``). Images this model already saw are
-        skipped. Progress: stage ``"images"``."""
+        skipped. Progress: stage ``"images"``.
+
+        ``engine="ray"`` runs ``workers`` model workers on a Ray cluster (``address``: ``"auto"``,
+        ``"ray://head:10001"``; default: start a local one) and stores their batches here; the
+        workers must reach the data folder (a shared folder or an ``s3://`` URL). ``model`` must
+        then be a spec, which every worker loads (docs/scale.md)."""
+        import functools
+
         from annotators.registry import load_annotator
         from corpus.annotate import AnnotateOptions, annotate_domain
 
@@ -277,17 +294,33 @@ class Corpus:
             raise UsageError(f"unmapped must be 'keep' or 'drop', not {unmapped!r}", param="unmapped")
         if batch_size < 1:
             raise UsageError(f"batch_size must be at least 1, got {batch_size}", param="batch_size")
+        if engine not in ("local", "ray"):
+            raise UsageError(f"engine must be 'local' or 'ray', not {engine!r}", param="engine")
+        opts = AnnotateOptions(batch_size=batch_size, limit=limit, unmapped=unmapped)  # type: ignore[arg-type]
+        model_kw = dict(score_threshold=score_threshold, iou_threshold=iou_threshold, device=device)
+        trained = isinstance(model, str) and model.startswith(("trained:", "trained-onnx:"))
+        if engine == "ray":
+            from corpus.annotate_ray import RayOptions, annotate_domain_ray
+
+            if trained:
+                raise UsageError("models from train() run on the local engine for now", param="engine")
+            if not isinstance(model, str):
+                raise UsageError("the Ray engine needs the model as a spec string (each worker loads it)",
+                                 param="model")
+            if workers < 1:
+                raise UsageError(f"workers must be at least 1, got {workers}", param="workers")
+            factory = functools.partial(load_annotator, model, **model_kw)  # called in every worker
+            return annotate_domain_ray(self.engine, factory, domain, self.data_dir, opts,
+                                       RayOptions(address=address, workers=workers, gpus_per_worker=gpus_per_worker),
+                                       done_total(progress, "images"))
         mapper = None
-        if isinstance(model, str) and model.startswith(("trained:", "trained-onnx:")):
+        if trained:
             # A model from train() proposes the domain's own classes: no COCO label mapping.
             from corpus.trained_models import load_trained
 
-            annotator, mapper = load_trained(self.engine, model, self.data_dir, domain, score_threshold=score_threshold,
-                                             iou_threshold=iou_threshold, device=device, unmapped=unmapped)
+            annotator, mapper = load_trained(self.engine, model, self.data_dir, domain, unmapped=unmapped, **model_kw)
         else:
-            annotator = (load_annotator(model, score_threshold=score_threshold, iou_threshold=iou_threshold,
-                                        device=device) if isinstance(model, str) else model)
-        opts = AnnotateOptions(batch_size=batch_size, limit=limit, unmapped=unmapped)  # type: ignore[arg-type]
+            annotator = load_annotator(model, **model_kw) if isinstance(model, str) else model
         return annotate_domain(self.engine, annotator, domain, self.data_dir, opts, done_total(progress, "images"),
                                mapper=mapper)
 
@@ -590,21 +623,28 @@ class Ontology:
     def _all(self, domains: str | Sequence[str] | None) -> list["DomainOntology"]:
         return [self.get(domain=n) for n in (_names(domains) or self.domains())]
 
-    def build(self, *, domains: str | Sequence[str] | None = None, progress: Progress | None = None) -> list["BuildResult"]:
-        """Build domains from WordNet 3.0 + OMW and write ``data/<domain>.json`` (deterministic:
-        byte-identical files for the same inputs). Progress: a message per domain."""
+    def get_all(self, *, domains: str | Sequence[str] | None = None) -> list["DomainOntology"]:
+        """Several built domains (default: all)."""
+        return self._all(domains)
+
+    def build(self, *, domains: str | Sequence[str] | None = None, lexicons: Path | str | None = None,
+              freedict: Path | str | None = None, progress: Progress | None = None) -> list["BuildResult"]:
+        """Build domains from WordNet 3.0 + OMW (and, when given, Galnet through CILI in ``lexicons``,
+        FreeDict dictionaries in ``freedict``, and the Wikidata names :meth:`enrich` stored) and write
+        ``data/<domain>.json`` (byte-identical files for the same inputs). Progress: a message per domain."""
         from ontology.pipeline import build_all
 
         return build_all(self.domains_dir, self.data_dir, self.overrides_dir, list(_names(domains)) or None,
-                         progress=_named(progress))
+                         progress=_named(progress), lexicons=_path(lexicons), freedict=_path(freedict))
 
-    def check(self, *, domains: str | Sequence[str] | None = None, progress: Progress | None = None) -> list[str]:
+    def check(self, *, domains: str | Sequence[str] | None = None, lexicons: Path | str | None = None,
+              freedict: Path | str | None = None, progress: Progress | None = None) -> list[str]:
         """What a build would change, touching nothing: stale domain names (and
         ``category_ids.json`` when the id registry would change). Empty when up to date."""
         from ontology.pipeline import check_built
 
         return check_built(self.domains_dir, self.data_dir, self.overrides_dir, list(_names(domains)) or None,
-                           progress=_named(progress))
+                           progress=_named(progress), lexicons=_path(lexicons), freedict=_path(freedict))
 
     def add_domain(self, *, name: str, roots: str | Sequence[str], description: str = "", force: bool = False,
                    progress: Progress | None = None) -> "NewDomain":
@@ -615,11 +655,116 @@ class Ontology:
                           domains_dir=self.domains_dir, data_dir=self.data_dir, overrides_dir=self.overrides_dir,
                           progress=_named(progress))
 
-    def coverage(self, *, domains: str | Sequence[str] | None = None) -> list[tuple[str, list[float], float]]:
-        """Per language: (code, share of classes with a lemma per domain, share over all domains)."""
+    def coverage(self, *, domains: str | Sequence[str] | None = None,
+                 dominant: bool = False) -> list[tuple[str, list[float], float]]:
+        """Per language: (code, share of classes with a name per domain, share over all domains);
+        ``dominant`` counts dominant classes only."""
         from ontology.render import coverage_rows
 
-        return coverage_rows(self._all(domains))
+        return coverage_rows(self._all(domains), dominant)
+
+    def coverage_by_source(self, *, domains: str | Sequence[str] | None = None,
+                           dominant: bool = False) -> list[tuple[str, dict[str, float], float]]:
+        """Per language: the share of classes whose best name comes from each source (wordnet,
+        human, wikidata, wiktionary, cldr, dictionary, activity fallback), and the total."""
+        from ontology.render import source_rows
+
+        return source_rows(self._all(domains), dominant)
+
+    def lint(self, *, domains: str | Sequence[str] | None = None,
+             languages: str | Sequence[str] | None = None) -> list[Any]:
+        """Suspicious names per language (shared with another class, qualified to be unique, from a
+        dictionary or Wiktionary only, in the wrong script, untranslated English, activity lemmas
+        only): findings with ``lang``, ``domain``, ``synset``, ``name`` and ``problem``."""
+        from ontology import LANGUAGES
+        from ontology.lint import lint
+
+        langs = list(_names(languages))
+        bad = [lang for lang in langs if lang not in LANGUAGES]
+        if bad:
+            raise UsageError(f"unknown language(s) {', '.join(bad)}; use some of: {' '.join(LANGUAGES)}",
+                             param="languages")
+        return lint(self._all(domains), langs or None)
+
+    def enrich(self, *, contact: str | None, source: str = "wikidata", domains: str | Sequence[str] | None = None,
+               api_url: str = "https://www.wikidata.org/w/api.php",
+               sparql_url: str = "https://query.wikidata.org/sparql", cache_dir: Path | str | None = None,
+               build: bool = True, lexicons: Path | str | None = None, freedict: Path | str | None = None,
+               progress: Progress | None = None) -> "Enrichment":
+        """Fetch labels and aliases (CC0) for every class from Wikidata into
+        ``enrichment/wikidata.json`` (read by every later build) and, with ``build``, rebuild.
+
+        Synsets map to items through the Interlingual Index (P5063) and WordNet 3.1 ids (P8814,
+        via CILI in ``lexicons``). ``contact`` (an e-mail address or URL) goes into the
+        User-Agent, as Wikimedia's policy asks. Needs internet."""
+        from ontology import wikidata as WD
+        from ontology.lexicons import ili_to_wn31, lexicons_dir
+
+        if source != "wikidata":
+            raise UsageError(f"unknown source {source!r}: only wikidata is supported", param="source")
+        if not contact:
+            raise UsageError("give a contact: Wikimedia asks every client for an e-mail address or URL",
+                             param="contact")
+        doms = self._all(domains)
+        classes = [c for d in doms for c in d.classes]
+        lex_dir = lexicons_dir(_path(lexicons))
+        wn31 = ili_to_wn31(str(lex_dir)) if lex_dir and (lex_dir / "cili").is_dir() else {}
+        if not any(c.ili for c in classes):
+            raise UsageError("the built data has no ILI ids: rebuild with the lexicons (CILI) first", param="lexicons")
+        cache = Path(cache_dir) if cache_dir else Path.home() / ".cache" / "mic-corpus" / "wikidata"
+        with WD.Client(contact, api_url, sparql_url, cache) as client:
+            items = WD.fetch(classes, client, wn31,
+                             progress=lambda m: emit(progress, "wikidata", message=m))
+        path = self.overrides_dir.parent / "enrichment" / "wikidata.json"
+        WD.write_enrichment(path, items)
+        results = self.build(domains=[d.name for d in doms], lexicons=lexicons, freedict=freedict,
+                             progress=progress) if build else None
+        return Enrichment(path=path, classes=len(classes), found=len(items),
+                          labels=sum(len(v["labels"]) for v in items.values()), results=results)
+
+    def translations_export(self, *, file: Path | str, lang: str, missing: bool = False,
+                            domains: str | Sequence[str] | None = None) -> int:
+        """A file for translators (``.csv`` or ``.po``): one row per class with English lemmas,
+        definition, current names and their source, suggestions, a thumbnail path where the
+        attached store has harvested images, and the column to fill in. Returns the row count.
+        ``missing``: only classes without a name from a wordnet, a person or Wikidata."""
+        from ontology import translations as T
+
+        doms = self._all(domains)
+        return T.export(doms, lang, Path(file), missing, self._thumbnails(doms))
+
+    def translations_import(self, *, file: Path | str, translator: str) -> Any:
+        """Write ``overrides/translations-<lang>-<translator>.toml`` with the names that changed in a
+        filled-in file (who and when); a rebuild puts them into the data."""
+        from ontology import translations as T
+
+        known = {c.synset for d in self._all(None) for c in d.classes}
+        return T.import_file(Path(file), translator, self.overrides_dir, known)
+
+    def _thumbnails(self, domains: list["DomainOntology"]) -> dict[str, str]:
+        """synset -> the local path of one stored image harvested for it (none without a store)."""
+        if self._corpus is None:
+            return {}
+        try:
+            from sqlalchemy import select
+
+            from corpus.store.models import Domain, HarvestQuery, Image, ImageHit, OntologyClass
+
+            out: dict[str, str] = {}
+            with self._corpus.session() as s:
+                q = (select(OntologyClass.synset, Image.local_path)
+                     .join(HarvestQuery, HarvestQuery.class_id == OntologyClass.id)
+                     .join(ImageHit, ImageHit.query_id == HarvestQuery.id)
+                     .join(Image, Image.id == ImageHit.image_id)
+                     .join(Domain, Domain.id == OntologyClass.domain_id)
+                     .where(Image.status == "stored", Image.local_path.is_not(None),
+                            Domain.name.in_([d.name for d in domains]))
+                     .order_by(OntologyClass.synset, Image.id))
+                for synset, path in s.execute(q):
+                    out.setdefault(synset, path)
+            return out
+        except Exception:  # no store, or one without these tables: rows simply have no thumbnail
+            return {}
 
     def export(self, *, format: str = "json", domains: str | Sequence[str] | None = None,
                languages: str | Sequence[str] | None = None, out: Path | str | None = None) -> str:
@@ -648,6 +793,19 @@ class Ontology:
             with self._corpus.session() as s:
                 results.append(load_domain_into_store(s, dom))
         return results
+
+
+@dataclass(frozen=True)
+class Enrichment:
+    path: Path  # the enrichment file written
+    classes: int  # classes asked for
+    found: int  # classes found on Wikidata
+    labels: int  # labels fetched
+    results: list[Any] | None  # the rebuild's results, when rebuilt
+
+
+def _path(value: Path | str | None) -> Path | None:
+    return Path(value) if value is not None else None
 
 
 def _named(progress: Progress | None):

@@ -139,7 +139,7 @@ def add_domain(
                          param="name")
     path = Path(domains_dir) / f"{name}.toml"
     if path.exists() and not force:
-        raise UsageError(f"{path} exists: edit it and build the domain again, or overwrite it (force)", param="force")
+        raise UsageError(f"{path} exists: edit it and build the domain again, or overwrite it", param="force")
     if not roots:
         raise UsageError("give at least one root synset", param="roots")
     resolved = [synset(r).name() for r in roots]

@@ -74,7 +74,7 @@ def file_time(path: Path, as_of: dt.datetime | None = None) -> tuple[dt.datetime
     if m:
         return dt.datetime.fromtimestamp(float(m.group(1)), dt.timezone.utc), "file name"
     if as_of is not None:
-        return as_utc(as_of), "time given (as_of)"
+        return as_utc(as_of), "given time"
     return dt.datetime.fromtimestamp(path.stat().st_mtime, dt.timezone.utc), "file modification time"
 
 

@@ -6,7 +6,7 @@ from typing import Optional
 
 import typer
 
-from corpus.commands.common import console, fail, state, styled
+from corpus.commands.common import RichBars, console, fail, handled, state, styled
 
 HELP = """Run a segmentation model over a domain's stored images and store its proposals.
 
@@ -47,84 +47,17 @@ def register(app: typer.Typer) -> None:
         gpus_per_worker: float = typer.Option(0.0, "--gpus-per-worker", min=0.0,
                                               help="Ray engine: GPUs each worker takes (0: CPU workers)."),
     ) -> None:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-        from annotators.base import AnnotatorError
-        from annotators.registry import load_annotator
-        from corpus.annotate import AnnotateOptions, UnknownDomain, annotate_domain
-
-        if unmapped not in ("keep", "drop"):
-            raise fail(f"--unmapped must be 'keep' or 'drop', not {unmapped!r}")
-        if engine not in ("local", "ray"):
-            raise fail(f"--engine must be 'local' or 'ray', not {engine!r}")
-        options = AnnotateOptions(batch_size=batch_size, limit=limit, unmapped=unmapped)  # type: ignore[arg-type]
-        if engine == "ray":
-            if model.startswith(("trained:", "trained-onnx:")):
-                raise fail("models from `corpus train` run with --engine local for now")
-            return _annotate_on_ray(domain, model, dict(score_threshold=score_threshold, iou_threshold=iou_threshold,
-                                                        device=device), options, address, workers, gpus_per_worker)
-        mapper = None
-        try:
-            if model.startswith(("trained:", "trained-onnx:")):
-                # A model from `corpus train` proposes the domain's own classes: no COCO label mapping.
-                from corpus.errors import CorpusError
-                from corpus.trained_models import load_trained
-
-                try:
-                    annotator, mapper = load_trained(state.engine(), model, state.settings.data_dir, domain,
-                                                     score_threshold=score_threshold, iou_threshold=iou_threshold,
-                                                     device=device, unmapped=unmapped)
-                except CorpusError as exc:
-                    raise fail(str(exc)) from None
-            else:
-                annotator = load_annotator(model, score_threshold=score_threshold, iou_threshold=iou_threshold,
-                                           device=device)
-        except AnnotatorError as exc:
-            raise fail(str(exc))
-        with Progress(TextColumn("annotate {task.description}", markup=False), BarColumn(), MofNCompleteColumn(),
-                      TimeRemainingColumn(), console=console, transient=False) as bar:
-            task = bar.add_task(f"{domain} with {annotator.name}", total=None)
-
-            def progress(done: int, total: int) -> None:
-                bar.update(task, completed=done, total=total)
-
-            try:
-                summary = annotate_domain(state.engine(), annotator, domain, state.settings.data_dir, options, progress,
-                                          mapper=mapper)
-            except UnknownDomain as exc:
-                raise fail(str(exc))
+        label = f"annotate {domain}" + (f" on Ray ({workers} workers)" if engine == "ray" else "")
+        with handled(), RichBars(labels={"images": label}) as bars:
+            summary = state.corpus().annotate(
+                domain=domain, model=model, score_threshold=score_threshold, iou_threshold=iou_threshold,
+                device=device, batch_size=batch_size, limit=limit, unmapped=unmapped, engine=engine,
+                address=address, workers=workers, gpus_per_worker=gpus_per_worker, progress=bars)
         # Unreadable files are listed, not fatal: they are retried on the next run.
         render_summary(summary)
-
-
-def _annotate_on_ray(domain, model, model_kw, options, address, workers, gpus_per_worker) -> None:
-    import functools
-
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    from annotators.base import AnnotatorError
-    from annotators.registry import load_annotator
-    from corpus.annotate import UnknownDomain
-    from corpus.annotate_ray import RayOptions, RayUnavailable, annotate_domain_ray
-
-    factory = functools.partial(load_annotator, model, **model_kw)  # called in every worker
-    ray_opts = RayOptions(address=address, workers=workers, gpus_per_worker=gpus_per_worker)
-    with Progress(TextColumn("annotate {task.description}", markup=False), BarColumn(), MofNCompleteColumn(),
-                  TimeRemainingColumn(), console=console, transient=False) as bar:
-        task = bar.add_task(f"{domain} with {model} on Ray ({workers} workers)", total=None)
-
-        def progress(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
-
-        try:
-            summary = annotate_domain_ray(state.engine(), factory, domain, state.settings.data_dir, options,
-                                          ray_opts, progress)
-        except (UnknownDomain, AnnotatorError, RayUnavailable) as exc:
-            raise fail(str(exc))
-    render_summary(summary)
-    if summary.workers_lost:
-        console.print(styled(f"{summary.workers_lost} worker(s) died and were replaced; "
-                             f"{summary.batches_retried} batch(es) ran again, none stored twice"))
+        if getattr(summary, "workers_lost", 0):
+            console.print(styled(f"{summary.workers_lost} worker(s) died and were replaced; "
+                                 f"{summary.batches_retried} batch(es) ran again, none stored twice"))
 
 
 def render_summary(summary) -> None:

@@ -8,7 +8,7 @@ comes from :func:`styled` (a styled label followed by plain text), never from ta
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Iterator, Mapping
+from typing import TYPE_CHECKING, Callable, Iterator, Mapping
 
 import typer
 from rich.console import Console
@@ -72,12 +72,13 @@ def flag_for(param: str, flags: Mapping[str, str] | None = None) -> str:
     return (flags or {}).get(param) or "--" + param.replace("_", "-")
 
 
-def fail_error(exc: BaseException, flags: Mapping[str, str] | None = None, suffix: str = "") -> "typer.Exit":
+def fail_error(exc: BaseException, flags: Mapping[str, str] | None = None, suffix: str = "",
+               words: Callable[[str], str] | None = None) -> "typer.Exit":
     """Render a library error, pointing at the flag that sets the argument it is about.
 
     The library's messages speak of keyword arguments, never of flags; ``flags`` maps the
     argument names whose flag is not simply ``--name-with-dashes`` (``{"domain": "--domain/-d"}``)."""
-    message = str(exc)
+    message = words(str(exc)) if words else str(exc)
     if isinstance(exc, KeyError) and message[:1] in "'\"":
         message = message.strip("'\"")  # KeyError quotes its message
     param = getattr(exc, "param", None)
@@ -87,12 +88,14 @@ def fail_error(exc: BaseException, flags: Mapping[str, str] | None = None, suffi
 
 
 @contextmanager
-def handled(flags: Mapping[str, str] | None = None, suffix: str = "") -> Iterator[None]:
-    """Turn a library error (any :class:`~corpus.errors.CorpusError`) into a clean exit with its message."""
+def handled(flags: Mapping[str, str] | None = None, suffix: str = "",
+            words: Callable[[str], str] | None = None) -> Iterator[None]:
+    """Turn a library error (any :class:`~corpus.errors.CorpusError`) into a clean exit with its
+    message; ``words`` may put the command's own words into the message (argument names as flags)."""
     try:
         yield
     except CorpusError as exc:
-        raise fail_error(exc, flags, suffix) from None
+        raise fail_error(exc, flags, suffix, words) from None
 
 
 def expected_error(exc: BaseException) -> "typer.Exit | None":
@@ -132,3 +135,45 @@ class CorpusGroup(TyperGroup):
             if exit_ is None:
                 raise
             raise exit_ from None
+
+
+class RichBars:
+    """A :class:`corpus.progress.Progress` callback drawing rich bars: one per stage (created at
+    its first event), notes printed above the bars. Use as a context manager."""
+
+    def __init__(self, *, labels: Mapping[str, str] | None = None, transient: bool = False, enabled: bool = True,
+                 elapsed: bool = False) -> None:
+        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+                                   TimeRemainingColumn)
+
+        self.enabled = enabled
+        self.labels = dict(labels or {})
+        self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                            TimeElapsedColumn() if elapsed else TimeRemainingColumn(), console=console,
+                            transient=transient)
+        self.tasks: dict[str, int] = {}
+        self.started = False
+
+    def __enter__(self) -> "RichBars":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.started:
+            self.bar.stop()
+
+    def __call__(self, event) -> None:
+        if not self.enabled:
+            return
+        if not self.started:  # at the first event: an early error leaves no empty bar behind
+            self.bar.start()
+            self.started = True
+        if event.message is not None:
+            # Messages can carry server text ("[/x]" in a body would be a rich MarkupError).
+            self.bar.console.print(f"[yellow]{escape(event.message)}[/]")
+            return
+        task = self.tasks.get(event.stage)
+        if task is None:
+            task = self.tasks[event.stage] = self.bar.add_task(escape(self.labels.get(event.stage, event.stage)),
+                                                               total=event.total)
+        done = event.done if event.total is None else min(event.done, event.total)
+        self.bar.update(task, completed=done, total=event.total)

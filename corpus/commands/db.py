@@ -5,8 +5,7 @@ from __future__ import annotations
 import typer
 from rich.text import Text
 
-from corpus.commands.common import console, fail, state
-from corpus.errors import CorpusError, one_line
+from corpus.commands.common import console, handled, state
 
 db_app = typer.Typer(
     rich_markup_mode=None,  # help is text: brackets print as written
@@ -22,16 +21,11 @@ def upgrade_cmd(revision: str = typer.Argument("head", help="Target revision (de
 
     Example: corpus --db postgresql://user@host/corpus db upgrade
     """
-    from corpus.store.db import current_revision, safe_url, upgrade
+    from corpus.store.db import safe_url
 
-    url = state.settings.db_url
-    try:
-        upgrade(url, revision)
-    except CorpusError:
-        raise  # already one clear line (an unreachable store, a bad URL)
-    except Exception as exc:  # a failed migration: show the cause, not a traceback
-        raise fail(f"upgrade of {safe_url(url)} failed: {one_line(exc)}")
-    console.print(Text.assemble(f"{safe_url(url)} is at revision ", (str(current_revision(url)), "bold")))
+    with handled():
+        now = state.corpus().upgrade(revision=revision)
+    console.print(Text.assemble(f"{safe_url(state.corpus().db_url)} is at revision ", (str(now), "bold")))
 
 
 @db_app.command("downgrade")
@@ -40,33 +34,24 @@ def downgrade_cmd(
     yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation."),
 ) -> None:
     """Migrate the database down to REVISION. Downgrading to 'base' deletes all data."""
-    from corpus.store.db import current_revision, downgrade, safe_url
+    from corpus.store.db import safe_url
 
-    url = state.settings.db_url
+    url = state.corpus().db_url
     if not yes and not typer.confirm(f"Downgrade {safe_url(url)} to {revision}? Data in dropped tables is lost"):
         raise typer.Exit(1)
-    try:
-        downgrade(url, revision)
-    except CorpusError:
-        raise
-    except Exception as exc:
-        raise fail(f"downgrade of {safe_url(url)} failed: {one_line(exc)}")
-    console.print(Text.assemble(f"{safe_url(url)} is at revision ", (current_revision(url) or "base (empty)", "bold")))
+    with handled():
+        now = state.corpus().downgrade(revision=revision)
+    console.print(Text.assemble(f"{safe_url(url)} is at revision ", (now or "base (empty)", "bold")))
 
 
 @db_app.command("current")
 def current_cmd() -> None:
     """Print the database's current revision and the latest one this version knows."""
-    from corpus.store.db import current_revision, head_revision, safe_url
+    from corpus.store.db import safe_url
 
-    url = state.settings.db_url
-    try:
-        cur = current_revision(url)
-    except CorpusError:
-        raise
-    except Exception as exc:
-        raise fail(f"cannot read {safe_url(url)}: {one_line(exc)}")
-    head = head_revision(url)
+    url = state.corpus().db_url
+    with handled():
+        cur, head = state.corpus().revision()
     note = "up to date" if cur == head else "run `corpus db upgrade`"
     console.print(f"{safe_url(url)}: current {cur or 'none'}, head {head} ({note})")
 

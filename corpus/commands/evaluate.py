@@ -8,7 +8,7 @@ from typing import List, Optional
 import typer
 from rich.table import Table
 
-from corpus.commands.common import console, fail, state
+from corpus.commands.common import console, fail, handled, state
 
 
 def _f(v: Optional[float]) -> str:
@@ -35,24 +35,14 @@ def register(app: typer.Typer) -> None:
 
         Example: corpus evaluate --domain sport --plot reports/sport.png
         """
-        from corpus.coco.categories import UnknownDomain
-        from corpus.coco.evaluate import METRICS, evaluate, plot as make_plot
+        from corpus.coco.evaluate import METRICS
 
-        images = None
-        try:
-            if held_out:
-                from corpus.trained_models import UnknownModel, held_out_images
-
-                try:
-                    images = held_out_images(state.engine(), held_out)
-                except UnknownModel as exc:
-                    raise fail(f"{exc} (--held-out)")
-                if not images:
-                    raise fail(f"trained model {held_out!r} held out no reviewed image (its val split is empty)")
-                console.print(f"on the {len(images)} reviewed image(s) {held_out} held out from training (val split)")
-            results = evaluate(state.engine(), domain, models=model, images=images, done_only=done_only)
-        except UnknownDomain as exc:
-            raise fail(str(exc))
+        with handled({"held_out": "--held-out", "models": "--model"}):
+            results = state.corpus().evaluate(domain=domain, models=model, plot=plot, held_out=held_out,
+                                              done_only=done_only)
+        if held_out and results:
+            n = max(r.images for r in results)
+            console.print(f"on the {n} reviewed image(s) {held_out} held out from training (val split)")
         if not results:
             raise fail("no proposals to evaluate in this domain: run `corpus annotate` and review first")
         table = Table(title="Proposals against reviewed truth",
@@ -78,8 +68,7 @@ def register(app: typer.Typer) -> None:
                 console.print(t)
         if held_out and len(results) > 1:
             console.print(_side_by_side(results, held_out))
-        path = make_plot(results, plot)
-        console.print(f"plot saved to {path}")
+        console.print(f"plot saved to {plot}")
 
 
 def _side_by_side(results, held_out: str) -> Table:

@@ -6,10 +6,9 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from corpus.commands.common import console, fail, state, styled
+from corpus.commands.common import RichBars, console, fail, handled, state, styled
 
 export_app = typer.Typer(
     rich_markup_mode=None,  # help is text: brackets print as written
@@ -19,9 +18,16 @@ export_app = typer.Typer(
 )
 
 
-def _progress() -> Progress:
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                    console=console, transient=True)
+# Options both exports take, declared once.
+_LICENSE_POLICY = typer.Option(
+    "default", "--license-policy",
+    help="Only images whose license passes: default (commercial use and derivatives), research, "
+    "any-open, no-share-alike, public-domain, or tokens (see docs/export.md).")
+_LINK = typer.Option(False, "--link", help="Hard-link image files instead of copying (symlink across disks).")
+_SYMLINK = typer.Option(False, "--symlink", help="Symbolically link image files instead of copying.")
+_NO_IMAGES = typer.Option(False, "--no-images", help="Write the JSON only, no image files.")
+_DOMAIN = typer.Option(None, "--domain", "-d", help="Domain to export (default: the only one in the store).")
+_FLAGS = {"statuses": "--status", "splits": "--split", "files": "--link/--symlink/--no-images", "chunk": "--chunk"}
 
 
 def _files_mode(link: bool, symlink: bool, no_images: bool) -> str:
@@ -33,7 +39,7 @@ def _files_mode(link: bool, symlink: bool, no_images: bool) -> str:
 @export_app.command("coco")
 def coco_cmd(
     out: Path = typer.Argument(..., help="Export folder (created): annotations/instances[_SPLIT].json and images/."),
-    domain: Optional[str] = typer.Option(None, "--domain", "-d", help="Domain to export (default: the only one in the store)."),
+    domain: Optional[str] = _DOMAIN,
     status: str = typer.Option(
         "accepted", "--status",
         help="Review statuses to export, comma separated: accepted (= accepted as is or edited), edited, "
@@ -44,13 +50,10 @@ def coco_cmd(
         "(default: one file). Images are assigned by a hash of their content and --seed: stable and disjoint."),
     seed: int = typer.Option(0, "--seed", help="Seed of the split assignment."),
     segmentation: str = typer.Option("polygon", "--segmentation", help="Mask format: polygon or rle."),
-    license_policy: str = typer.Option(
-        "default", "--license-policy",
-        help="Only images whose license passes: default (commercial use and derivatives), research, "
-        "any-open, no-share-alike, public-domain, or tokens (see docs/export.md)."),
-    link: bool = typer.Option(False, "--link", help="Hard-link image files instead of copying (symlink across disks)."),
-    symlink: bool = typer.Option(False, "--symlink", help="Symbolically link image files instead of copying."),
-    no_images: bool = typer.Option(False, "--no-images", help="Write the JSON only, no image files."),
+    license_policy: str = _LICENSE_POLICY,
+    link: bool = _LINK,
+    symlink: bool = _SYMLINK,
+    no_images: bool = _NO_IMAGES,
     done_only: bool = typer.Option(False, "--done-only", help="Only images marked done (`corpus review done`, "
                                    "the web reviewer, `import coco-annotator --done`)."),
 ) -> None:
@@ -62,27 +65,11 @@ def coco_cmd(
 
     Example: corpus export coco --domain sport --status accepted --split train=0.8,val=0.1,test=0.1 --seed 1 out/
     """
-    from corpus.coco.categories import UnknownDomain
-    from corpus.coco.export import CocoExportOptions, count_rows, export_coco, parse_statuses
-    from corpus.coco.splits import parse_splits
-
-    try:
-        opts = CocoExportOptions(domain=domain, statuses=parse_statuses(status), splits=parse_splits(split), seed=seed,
-                                 segmentation=segmentation, files=_files_mode(link, symlink, no_images),
-                                 license_policy=license_policy, done_only=done_only)
-        if segmentation not in ("polygon", "rle"):
-            raise ValueError(f"--segmentation must be polygon or rle, not {segmentation!r}")
-        from corpus.licenses import LicensePolicy
-
-        LicensePolicy.parse(license_policy)
-        engine = state.engine()
-        n_img, n_ann = count_rows(engine, opts)
-        with _progress() as prog:
-            tasks = {"images": prog.add_task("images", total=n_img), "annotations": prog.add_task("annotations", total=n_ann)}
-            summary = export_coco(engine, out, state.settings.data_dir, opts,
-                                  progress=lambda stage, n: prog.advance(tasks[stage], n))
-    except (ValueError, UnknownDomain) as exc:
-        raise fail(str(exc))
+    files = _files_mode(link, symlink, no_images)
+    with handled(_FLAGS), RichBars(transient=True, elapsed=True) as bars:
+        summary = state.corpus().export_coco(out_dir=out, domain=domain, statuses=status, splits=split, seed=seed,
+                                             segmentation=segmentation, license_policy=license_policy, files=files,
+                                             done_only=done_only, progress=bars)
     table = Table(title=f"COCO export of {summary.domain} -> {out}")
     for col in ("split", "file", "images", "annotations"):
         table.add_column(col, justify="left" if col in ("split", "file") else "right")
@@ -93,7 +80,7 @@ def coco_cmd(
     for reason, n in sorted(summary.skipped_license.items()):
         console.print(styled("left out", rest=f" {n} image(s): {reason}"))
     if summary.missing_files:
-        console.print(styled("left out", rest=f" {summary.missing_files} image(s) whose file is missing under {state.settings.data_dir}"))
+        console.print(styled("left out", rest=f" {summary.missing_files} image(s) whose file is missing under {state.corpus().data_dir}"))
     if summary.box_only:
         console.print(f"{summary.box_only} annotation(s) without a usable mask were written with their box")
     if summary.empty:
@@ -110,7 +97,7 @@ def coco_cmd(
 def coco_annotator_cmd(
     out: Path = typer.Argument(..., help="Folder (created): images/ to copy into COCO Annotator's dataset folder, "
                            "annotations/categories.json and annotations/part-NNNN.json to import there."),
-    domain: Optional[str] = typer.Option(None, "--domain", "-d", help="Domain (default: the only one in the store)."),
+    domain: Optional[str] = _DOMAIN,
     status: str = typer.Option("pending", "--status",
                                help="Send images that have annotations with these statuses (comma separated); "
                                "every not-rejected annotation of such an image goes with it."),
@@ -119,33 +106,21 @@ def coco_annotator_cmd(
                                         help="First turn proposals on images without annotations into pending "
                                         "annotations (as `corpus review open`)."),
     min_score: float = typer.Option(0.0, "--min-score", help="With --open-proposals: only proposals scoring at least this."),
-    license_policy: str = typer.Option(
-        "default", "--license-policy",
-        help="Only images whose license passes, as for `export coco` (default: commercial use and derivatives; "
-        "research, any-open, no-share-alike, public-domain, or tokens, see docs/export.md)."),
-    link: bool = typer.Option(False, "--link", help="Hard-link image files instead of copying."),
-    symlink: bool = typer.Option(False, "--symlink", help="Symbolically link image files instead of copying."),
-    no_images: bool = typer.Option(False, "--no-images", help="Write the JSON only, no image files."),
+    license_policy: str = _LICENSE_POLICY,
+    link: bool = _LINK,
+    symlink: bool = _SYMLINK,
+    no_images: bool = _NO_IMAGES,
 ) -> None:
     """Export images and their annotations for review in COCO Annotator (polygons only, unique
     file names, box and area always set, split into parts). docs/review.md walks you through it.
 
     Example: corpus export coco-annotator --domain sport review/
     """
-    from corpus.coco.categories import UnknownDomain
-    from corpus.coco.coco_annotator import AnnotatorExportOptions, export_coco_annotator
-    from corpus.coco.export import parse_statuses
-
-    try:
-        opts = AnnotatorExportOptions(domain=domain, statuses=parse_statuses(status), chunk_images=chunk,
-                                      files=_files_mode(link, symlink, no_images), open_proposals=open_proposals,
-                                      min_score=min_score, license_policy=license_policy)
-        with _progress() as prog:
-            task = prog.add_task("images", total=None)
-            summary = export_coco_annotator(state.engine(), out, state.settings.data_dir, opts,
-                                            progress=lambda stage, n: prog.advance(task, n))
-    except (ValueError, UnknownDomain) as exc:
-        raise fail(str(exc))
+    files = _files_mode(link, symlink, no_images)
+    with handled(_FLAGS), RichBars(transient=True, elapsed=True) as bars:
+        summary = state.corpus().export_coco_annotator(
+            out_dir=out, domain=domain, statuses=status, chunk=chunk, open_proposals=open_proposals,
+            min_score=min_score, license_policy=license_policy, files=files, progress=bars)
     table = Table(title=f"COCO Annotator export of {summary.domain} -> {out}")
     table.add_column("what")
     table.add_column("count", justify="right")

@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from corpus.commands.common import console, err_console, fail, state, styled
+from corpus.commands.common import RichBars, console, err_console, fail, fail_error, state, styled
 
 
 def _terms_help() -> str:
@@ -74,39 +74,8 @@ def register(app: typer.Typer) -> None:
             "server sends (the failure is recorded as 'deadline' and retried by a later run)."),
         dry_run: bool = typer.Option(False, "--dry-run", help="Show the planned queries; search and download nothing."),
     ) -> None:
-        from corpus.harvest.files import DataFolderError
-        from corpus.harvest.lock import HarvestLocked
-        from corpus.harvest.run import HarvestOptions, harvest
+        from corpus.errors import CorpusError
         from corpus.licenses import LicensePolicy
-        from corpus.sources import SOURCES, SourceError, make_source
-
-        settings = state.settings
-        try:
-            policy = LicensePolicy.parse(license_policy)
-        except ValueError as exc:
-            raise fail(str(exc))
-        names = _split(sources) or tuple(n for n in SOURCES if n in settings.sources and settings.sources[n].enabled)
-        unknown = [n for n in names if n not in SOURCES]
-        if unknown:
-            raise fail(f"unknown source(s): {', '.join(unknown)}; known: {', '.join(SOURCES)}")
-        if not names:
-            raise fail("no source enabled: name some with --sources")
-        try:  # options first: an unknown language fails before any client opens
-            options = HarvestOptions(
-                domain=domain, classes=_split(classes), languages=_split(languages), per_class=per_class,
-                per_page=per_page, license_policy=license_policy, min_size=min_size, near_dup_bits=near_dup_bits,
-                download_deadline_s=download_deadline, dry_run=dry_run,
-            )
-        except ValueError as exc:
-            raise fail(str(exc))
-        clients = {}
-        try:
-            for n in names:
-                clients[n] = make_source(n, settings, policy=policy)
-        except SourceError as exc:  # a missing key, a bad base URL
-            for c in clients.values():
-                c.close()
-            raise fail(str(exc))
 
         stop = threading.Event()
         previous = None
@@ -119,24 +88,24 @@ def register(app: typer.Typer) -> None:
         try:
             if not dry_run:
                 previous = signal.signal(signal.SIGINT, on_sigint)
-            with _RichProgress(enabled=not dry_run) as progress:
-                report = harvest(state.engine(), settings, clients, options, progress=progress, stop=stop)
-        except LookupError as exc:  # unknown domain or class
+            with RichBars(enabled=not dry_run, elapsed=True) as bars:
+                report = state.corpus().harvest(
+                    domain=domain, classes=_split(classes), languages=_split(languages), sources=_split(sources),
+                    per_class=per_class, per_page=per_page, license_policy=license_policy, min_size=min_size,
+                    near_dup_bits=near_dup_bits, download_deadline_s=download_deadline, dry_run=dry_run,
+                    progress=bars, stop=stop)
+        except CorpusError as exc:
+            raise fail_error(exc, {"classes": "--classes/-c", "sources": "--sources/-s"})
+        except (LookupError, ValueError) as exc:  # from deeper layers: shown as the message alone
             raise fail(str(exc).strip("'\""))
-        except (HarvestLocked, DataFolderError) as exc:  # a second harvest; a folder we cannot write
-            raise fail(str(exc))
-        except ValueError as exc:
-            raise fail(str(exc))
         finally:
             if previous is not None:
                 signal.signal(signal.SIGINT, previous)
-            for c in clients.values():
-                c.close()
 
         if dry_run:
             render_plan(report)
             return
-        render_summary(report, policy.describe())
+        render_summary(report, LicensePolicy.parse(license_policy).describe())
         if report.error:
             err_console.print(styled("harvest stopped:", "bold red", f" {report.error}"))
             err_console.print("nothing was counted against the images: run the same command again once this is fixed")
@@ -144,51 +113,8 @@ def register(app: typer.Typer) -> None:
         if report.status == "interrupted":
             err_console.print(styled("interrupted: run the same command again to continue"))
             raise typer.Exit(130)
-        if report.source_errors and len(report.source_errors) == len(clients) and report.found == 0:
+        if report.source_errors and len(report.source_errors) == len(report.sources) and report.found == 0:
             raise typer.Exit(1)
-
-
-class _RichProgress:
-    """Rich bars: one per class (images kept of the target), created as classes start."""
-
-    def __init__(self, enabled: bool = True) -> None:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-
-        self.enabled = enabled
-        self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                            console=console, transient=False)
-        self.tasks: dict[str, int] = {}
-        self.names: dict[str, str] = {}
-        self.per_class = 0
-        self.kept_before: dict[str, int] = {}
-
-    def __enter__(self) -> "_RichProgress":
-        if self.enabled:
-            self.bar.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        if self.enabled:
-            self.bar.stop()
-
-    def start(self, classes, per_class, kept) -> None:
-        self.per_class = per_class
-        self.names = {c.synset: c.name for c in classes}
-        self.kept_before = dict(kept)
-
-    def kept(self, synset: str, kept: int) -> None:
-        if not self.enabled:
-            return
-        task = self.tasks.get(synset)
-        if task is None:
-            task = self.tasks[synset] = self.bar.add_task(self.names.get(synset, synset), total=self.per_class)
-        self.bar.update(task, completed=min(kept, self.per_class))
-
-    def note(self, message: str) -> None:
-        if self.enabled:
-            # Messages carry server text: printed as text ("[/x]" in a body is no markup).
-            self.bar.console.print(styled(message))
 
 
 def render_plan(report) -> None:

@@ -9,7 +9,7 @@ from typing import List, Optional
 import typer
 from rich.table import Table
 
-from corpus.commands.common import console, err_console, fail, state, styled
+from corpus.commands.common import console, err_console, fail, fail_error, state, styled
 
 import_app = typer.Typer(help="Read review results back into the store (see docs/review.md).", no_args_is_help=True,
                          rich_markup_mode=None)
@@ -39,13 +39,10 @@ def coco_annotator_cmd(
 
     Example: corpus import coco-annotator --done all ~/Downloads/coco-1732350000.123.json
     """
-    from corpus.coco.categories import UnknownDomain
-    from corpus.coco.import_ import OUTCOMES, import_coco_annotator
-    from corpus.coco.validate import InvalidInput
-    from corpus.review import ReviewConflict, ReviewError
+    from corpus.coco.import_ import OUTCOMES
+    from corpus.errors import ConflictError, CorpusError
+    from corpus.review import ReviewError
 
-    if as_of is not None and as_of.tzinfo is None:
-        as_of = as_of.replace(tzinfo=dt.timezone.utc)
     done_arg: str | list[int] | None = None
     if done is not None:
         tokens = [t.strip() for t in done.replace(" ", ",").split(",") if t.strip()]
@@ -56,14 +53,14 @@ def coco_annotator_cmd(
         else:
             raise fail(f"--done takes all or image ids separated by commas (7,8,9), not {done!r}")
     try:
-        report = import_coco_annotator(state.engine(), files, domain=domain, who=who, as_of=as_of, dry_run=dry_run,
-                                       done=done_arg)
-    except ReviewConflict as exc:
+        report = state.corpus().import_coco_annotator(files=files, domain=domain, who=who, as_of=as_of,
+                                                      dry_run=dry_run, done=done_arg)
+    except ConflictError as exc:
         raise fail(f"{exc}; nothing was imported")
-    except (InvalidInput, UnknownDomain) as exc:
-        raise fail(str(exc))
     except ReviewError as exc:  # a decision the file asks for that cannot be made
         raise fail(f"{exc}; nothing was imported")
+    except CorpusError as exc:
+        raise fail_error(exc)
     for path, when, how in report.files:
         console.print(f"{path.name}: exported {when.isoformat(timespec='seconds')} (from the {how})")
     table = Table(title="Import" + (" (dry run: nothing changed)" if report.dry_run else ""))

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
-from typing import List, Optional
+from typing import Iterator, List, Optional
 
 import typer
 
-from corpus.commands.common import console, err_console, fail, state, styled
+from corpus.commands.common import console, err_console, fail, handled, state, styled
 
 ontology_app = typer.Typer(
     rich_markup_mode=None,  # help is text: brackets print as written
@@ -35,45 +36,27 @@ FreeDictOpt = typer.Option(
 )
 
 
-def _dirs(ontology_dir: Optional[Path]) -> tuple[Path, Path, Path]:
-    from ontology.pipeline import PKG_DIR
-
-    base = Path(ontology_dir) if ontology_dir else PKG_DIR
-    return base / "domains", base / "data", base / "overrides"
+_FLAGS = {"domains": "--domain", "domain": "--domain", "languages": "--lang", "lang": "--lang", "format": "--format",
+          "roots": "--root", "name": "NAME", "contact": "--contact (or CORPUS_CONTACT)", "lexicons": "--lexicons",
+          "source": "--from"}
 
 
-def _domains(names: Optional[List[str]], data_dir: Path):
-    from ontology import OntologyDataError, list_domains, load_domain
+def _onto(ontology_dir: Optional[Path]):
+    """The ontology at --ontology-dir (default: the package's own), attached to the store of the global options."""
+    from corpus.api import Ontology
 
-    try:
-        return [load_domain(n, data_dir) for n in (names or list_domains(data_dir))]
-    except OntologyDataError as exc:
-        raise fail(str(exc))
+    return Ontology(ontology_dir=ontology_dir, corpus=state.corpus())
 
 
-def _run_build(domains_dir: Path, data_dir: Path, overrides_dir: Path, only: Optional[List[str]],
-               lexicons: Optional[Path] = None, freedict: Optional[Path] = None):
+@contextmanager
+def _building() -> Iterator:
+    """A spinner while WordNet loads and domains build; yields the progress callback."""
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    from ontology.lexicons import LexiconError
-    from ontology.spec import SpecError
-    from ontology.wordnet import WordNetMissing
-
-    try:
-        with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                      console=err_console, transient=True) as bar:
-            task = bar.add_task("loading WordNet", total=None)
-            from ontology.pipeline import build_all
-
-            return build_all(domains_dir, data_dir, overrides_dir, only,
-                             progress=lambda name: bar.update(task, description=f"building {name}"),
-                             lexicons=lexicons, freedict=freedict)
-    except WordNetMissing as exc:
-        raise fail(str(exc))
-    except LexiconError as exc:
-        raise fail(str(exc))
-    except (SpecError, ValueError) as exc:
-        raise fail(str(exc))
+    with handled(_FLAGS), Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                                   console=err_console, transient=True) as bar:
+        task = bar.add_task("loading WordNet", total=None)
+        yield lambda event: bar.update(task, description=event.message or event.stage)
 
 
 def _summary(results) -> None:
@@ -116,22 +99,17 @@ def build_cmd(
 
     Example: corpus ontology build --domain sport --lexicons ../shared/lexicons --freedict /usr/share/dictd
     """
-    domains_dir, data_dir, overrides_dir = _dirs(ontology_dir)
+    onto = _onto(ontology_dir)
     if check:
-        import shutil
-        import tempfile
-
-        with tempfile.TemporaryDirectory() as tmp:
-            shutil.copytree(data_dir, Path(tmp) / "data") if data_dir.is_dir() else None
-            results = _run_build(domains_dir, Path(tmp) / "data", overrides_dir, domain, lexicons, freedict)
-            stale = [r.domain.name for r in results if r.changed]
-            reg_changed = (Path(tmp) / "data" / "category_ids.json").read_bytes() != (
-                (data_dir / "category_ids.json").read_bytes() if (data_dir / "category_ids.json").is_file() else b"")
-        if stale or reg_changed:
-            raise fail(f"committed ontology data is out of date ({', '.join(stale) or 'category_ids.json'}): run `corpus ontology build`")
+        with _building() as progress:
+            stale = onto.check(domains=domain, lexicons=lexicons, freedict=freedict, progress=progress)
+        if stale:
+            raise fail(f"committed ontology data is out of date ({', '.join(stale)}): run `corpus ontology build`")
         console.print("ontology data is up to date")
         return
-    _summary(_run_build(domains_dir, data_dir, overrides_dir, domain, lexicons, freedict))
+    with _building() as progress:
+        results = onto.build(domains=domain, lexicons=lexicons, freedict=freedict, progress=progress)
+    _summary(results)
 
 
 @ontology_app.command("show")
@@ -153,8 +131,8 @@ def show_cmd(
         (lang,) = check_languages([lang])
     except UnknownLanguage as exc:
         raise fail(str(exc))
-    _, data_dir, _ = _dirs(ontology_dir)
-    dom = _domains([domain], data_dir)[0]
+    with handled(_FLAGS):
+        dom = _onto(ontology_dir).get(domain=domain)
     console.print(domain_tree(dom, lang, attributes))
 
 
@@ -174,8 +152,9 @@ def coverage_cmd(
     """
     from ontology.render import coverage_markdown, coverage_table, source_markdown, source_table
 
-    _, data_dir, _ = _dirs(ontology_dir)
-    doms = _domains(domain, data_dir)
+    onto = _onto(ontology_dir)
+    with handled(_FLAGS):
+        doms = onto.get_all(domains=domain)
     if by_source:
         if markdown:
             typer.echo(source_markdown(doms, dominant))
@@ -212,35 +191,13 @@ def enrich_cmd(
     Run it on a machine with internet. Example:
     corpus ontology enrich --from wikidata --contact you@example.org --lexicons ../shared/lexicons
     """
-    from ontology import wikidata as WD
-    from ontology.lexicons import LexiconError, ili_to_wn31, lexicons_dir
-
-    if source != "wikidata":
-        raise fail(f"unknown source {source!r}: only wikidata is supported")
-    if not contact:
-        raise fail("give --contact (or CORPUS_CONTACT): Wikimedia asks every client for an e-mail address or URL")
-    domains_dir, data_dir, overrides_dir = _dirs(ontology_dir)
-    doms = _domains(domain, data_dir)
-    classes = [c for d in doms for c in d.classes]
-    try:
-        lex_dir = lexicons_dir(lexicons)
-        wn31 = ili_to_wn31(str(lex_dir)) if lex_dir and (lex_dir / "cili").is_dir() else {}
-    except LexiconError as exc:
-        raise fail(str(exc))
-    if not any(c.ili for c in classes):
-        raise fail("the built data has no ILI ids: rebuild with --lexicons pointing at CILI first")
-    cache_dir = cache or Path.home() / ".cache" / "mic-corpus" / "wikidata"
-    try:
-        with WD.Client(contact, api_url, sparql_url, cache_dir) as client:
-            items = WD.fetch(classes, client, wn31, progress=lambda m: err_console.print(m))
-    except WD.WikidataError as exc:
-        raise fail(str(exc))
-    path = overrides_dir.parent / "enrichment" / "wikidata.json"
-    WD.write_enrichment(path, items)
-    n_labels = sum(len(v["labels"]) for v in items.values())
-    console.print(f"{len(items)} of {len(classes)} classes found on Wikidata, {n_labels} labels; wrote {path}")
-    if build:
-        _summary(_run_build(domains_dir, data_dir, overrides_dir, [d.name for d in doms], lexicons, freedict))
+    with _building() as progress:
+        res = _onto(ontology_dir).enrich(source=source, domains=domain, contact=contact, api_url=api_url,
+                                         sparql_url=sparql_url, cache_dir=cache, build=build, lexicons=lexicons,
+                                         freedict=freedict, progress=progress)
+    console.print(f"{res.found} of {res.classes} classes found on Wikidata, {res.labels} labels; wrote {res.path}")
+    if res.results is not None:
+        _summary(res.results)
 
 
 @ontology_app.command("lint")
@@ -256,14 +213,8 @@ def lint_cmd(
     Exit status 0 (it reports; a reviewer decides, with an override file). Example:
     corpus ontology lint --domain sport --lang it
     """
-    from ontology import LANGUAGES
-    from ontology.lint import lint
-
-    bad = [l for l in (lang or []) if l not in LANGUAGES]
-    if bad:
-        raise fail(f"unknown language(s) {', '.join(bad)}; use some of: {' '.join(LANGUAGES)}")
-    _, data_dir, _ = _dirs(ontology_dir)
-    findings = lint(_domains(domain, data_dir), lang or None)
+    with handled(_FLAGS):
+        findings = _onto(ontology_dir).lint(domains=domain, languages=lang)
     if not findings:
         console.print("no suspicious names")
         return
@@ -289,20 +240,11 @@ def export_cmd(
 
     Example: corpus ontology export --format skos --domain sport -o sport.ttl
     """
-    from ontology.export import export
-
-    _, data_dir, _ = _dirs(ontology_dir)
-    try:
-        text = export(_domains(domain, data_dir), fmt, lang)
-    except ValueError as exc:
-        raise fail(str(exc))
+    with handled(_FLAGS):
+        text = _onto(ontology_dir).export(format=fmt, domains=domain, languages=lang, out=out)
     if out is None:
         typer.echo(text, nl=False)
         return
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(out)
     err_console.print(f"wrote {out}")
 
 
@@ -319,32 +261,11 @@ def add_domain_cmd(
     Edit the spec afterwards (include/exclude lists, [objects], [attributes]) and rerun
     `corpus ontology build --domain NAME`. Example: corpus ontology add-domain kitchen --root kitchen_utensil.n.01
     """
-    from ontology.spec import NAME_RE, SpecError, parse_spec, render_spec
-    from ontology.wordnet import WordNetMissing, synset
-
-    domains_dir, data_dir, overrides_dir = _dirs(ontology_dir)
-    if not NAME_RE.match(name):
-        raise fail(f"domain name {name!r} must be a lowercase identifier (letters, digits, _ and -)")
-    path = domains_dir / f"{name}.toml"
-    if path.exists() and not force:
-        raise fail(f"{path} exists; use --force to overwrite it or edit it and run `corpus ontology build --domain {name}`")
-    try:
-        roots = [synset(r).name() for r in root]
-    except WordNetMissing as exc:
-        raise fail(str(exc))
-    except ValueError as exc:
-        raise fail(str(exc))
-    text = render_spec(name, roots, description)
-    try:
-        import tomllib
-
-        parse_spec(tomllib.loads(text))
-    except SpecError as exc:
-        raise fail(str(exc))
-    domains_dir.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    console.print(f"wrote {path}")
-    _summary(_run_build(domains_dir, data_dir, overrides_dir, [name], None, None))
+    with _building() as progress:
+        new = _onto(ontology_dir).add_domain(name=name, roots=root, description=description, force=force,
+                                             progress=progress)
+    console.print(f"wrote {new.spec_path}")
+    _summary(new.results)
 
 
 @ontology_app.command("load")
@@ -359,21 +280,14 @@ def load_cmd(
     """
     from rich.table import Table
 
-    from corpus.ontology_load import load_domain_into_store
-    from corpus.store.db import session_scope
-
-    _, data_dir, _ = _dirs(ontology_dir)
-    doms = _domains(domain, data_dir)
-    try:
-        engine = state.engine()
-    except Exception as exc:
-        raise fail(f"cannot open the store: {exc}")
+    onto = _onto(ontology_dir)
+    with handled(_FLAGS):
+        doms = onto.get_all(domains=domain)
+        results = onto.load(domains=[d.name for d in doms])
     t = Table(title="ontology load")
     for col in ("domain", "version", "added", "updated", "removed", "labels", "relations", "kept (in use)"):
         t.add_column(col)
-    for dom in doms:
-        with session_scope(engine) as s:
-            r = load_domain_into_store(s, dom)
+    for dom, r in zip(doms, results):
         t.add_row(dom.name, dom.version, str(r.classes_added), str(r.classes_updated), str(r.classes_removed),
                   f"+{r.labels_written} -{r.labels_removed}", f"+{r.relations_added} -{r.relations_removed}",
                   str(len(r.classes_kept_stale)))
@@ -387,34 +301,6 @@ translations_app = typer.Typer(
     no_args_is_help=True,
 )
 ontology_app.add_typer(translations_app, name="translations")
-
-
-def _thumbnails(domains) -> dict[str, str]:
-    """synset -> the local path of one stored image harvested for it (none without a store)."""
-    try:
-        from sqlalchemy import select
-
-        from corpus.store.db import session_scope
-        from corpus.store.models import Domain, HarvestQuery, Image, ImageHit, OntologyClass
-
-        engine = state.engine()
-        out: dict[str, str] = {}
-        with session_scope(engine) as s:
-            q = (select(OntologyClass.synset, Image.local_path)
-                 .join(HarvestQuery, HarvestQuery.class_id == OntologyClass.id)
-                 .join(ImageHit, ImageHit.query_id == HarvestQuery.id)
-                 .join(Image, Image.id == ImageHit.image_id)
-                 .join(Domain, Domain.id == OntologyClass.domain_id)
-                 .where(Image.status == "stored", Image.local_path.is_not(None),
-                        Domain.name.in_([d.name for d in domains]))
-                 .order_by(OntologyClass.synset, Image.id))
-            for synset, path in s.execute(q):
-                out.setdefault(synset, path)
-        return out
-    except Exception as exc:  # no store, or not migrated: the rows simply have no thumbnail
-        err_console.print(f"no thumbnails (the store could not be read: {str(exc).splitlines()[0][:160]})",
-                          markup=False)
-        return {}
 
 
 @translations_app.command("export")
@@ -431,15 +317,8 @@ def translations_export_cmd(
 
     Example: corpus ontology translations export --lang bg --missing bg.po
     """
-    from corpus.errors import CorpusError
-    from ontology import translations as T
-
-    _, data_dir, _ = _dirs(ontology_dir)
-    doms = _domains(domain, data_dir)
-    try:
-        n = T.export(doms, lang, file, missing, _thumbnails(doms))
-    except CorpusError as exc:
-        raise fail(str(exc))
+    with handled(_FLAGS):
+        n = _onto(ontology_dir).translations_export(file=file, lang=lang, missing=missing, domains=domain)
     console.print(f"wrote {n} rows to {file}")
 
 
@@ -454,15 +333,8 @@ def translations_import_cmd(
 
     Example: corpus ontology translations import bg.po --translator "Jane Doe <jane@example.org>"
     """
-    from corpus.errors import CorpusError
-    from ontology import translations as T
-
-    _, data_dir, overrides_dir = _dirs(ontology_dir)
-    known = {c.synset for d in _domains(None, data_dir) for c in d.classes}
-    try:
-        res = T.import_file(file, translator, overrides_dir, known)
-    except CorpusError as exc:
-        raise fail(str(exc))
+    with handled(_FLAGS):
+        res = _onto(ontology_dir).translations_import(file=file, translator=translator)
     for why in res.skipped:
         err_console.print(f"skipped {why}")
     if res.path is None:

@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from corpus.commands.common import console, fail, state, styled
+from corpus.commands.common import RichBars, console, fail, handled, state, styled
 
 HELP = """Draw a domain's proposals over their images into OUT.
 
@@ -28,20 +28,11 @@ def register(app: typer.Typer) -> None:
         limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Draw at most this many images."),
         per_class: int = typer.Option(48, "--per-class", min=1, help="Tiles per class contact sheet (best first)."),
     ) -> None:
-        from rich.progress import Progress
         from rich.table import Table
 
-        from corpus.preview import write_previews
-
-        with Progress(console=console) as bar:
-            task = bar.add_task("preview", total=None)
-            try:
-                summary = write_previews(
-                    state.engine(), domain, out, state.settings.data_dir, model=model, min_score=min_score,
-                    limit=limit, per_class=per_class, progress=lambda d, t: bar.update(task, completed=d, total=t),
-                )
-            except LookupError as exc:
-                raise fail(str(exc))
+        with handled(), RichBars(labels={"images": "preview"}) as bars:
+            summary = state.corpus().preview(domain=domain, out_dir=out, model=model, min_score=min_score, limit=limit,
+                                             per_class=per_class, progress=bars)
         t = Table(title=f"previews in {out}")
         t.add_column("class")
         t.add_column("tiles", justify="right")

@@ -23,27 +23,20 @@ _EXPECT = typer.Option(None, "--expect-version",
 _NOTE = typer.Option("", "--note", help="Free text kept with the review event.")
 
 
-def _run(fn) -> None:
-    from corpus.review import ReviewError
-    from corpus.store.db import session_scope
-
-    try:
-        with session_scope(state.engine()) as session:
-            fn(session)
-    except ReviewError as exc:
-        raise fail(f"{exc}; nothing was changed")
+_FLAGS = {"class_ref": "--class", "expected_version": "--expect-version", "image_ids": "IDS",
+          "all_images": "--all", "statuses": "--status", "image_id": "--image"}
 
 
-def _decide_many(ids: list[int], action, who: str | None, expect: int | None, note: str, verb: str) -> None:
-    from corpus.review import default_reviewer
+def _decided(suffix: str = "; nothing was changed"):
+    """Render a refused decision: the whole command changed nothing (decisions are all or none)."""
+    return handled(_FLAGS, suffix=suffix, words=_flags)
 
-    if expect is not None and len(ids) > 1:
-        raise fail("--expect-version applies to a single annotation")
-    who = who or default_reviewer()
-    events = []
-    _run(lambda s: events.extend(action(s, i, who, expected_version=expect, note=note) for i in ids))
+
+def _decide_many(method: str, ids: list[int], who: str | None, expect: int | None, note: str, verb: str) -> None:
+    with _decided():
+        events = getattr(state.corpus().review, method)(ids=ids, who=who, expected_version=expect, note=note)
     for ev in events:
-        console.print(f"annotation {ev.annotation_id}: {verb} (version {ev.after['version']}) by {who}")
+        console.print(f"annotation {ev.annotation_id}: {verb} (version {ev.after['version']}) by {ev.who}")
 
 
 _DOMAIN = typer.Option(None, "--domain", "-d", help="Domain (default: the only one).")
@@ -71,26 +64,14 @@ def list_cmd(
     import csv
     import io
 
-    from corpus.coco.categories import UnknownDomain, resolve_domain
-    from corpus.review import ReviewError, list_annotations
-    from corpus.store.models import REVIEW_STATUSES
-    from corpus.store.db import session_scope
+    from corpus.review import parse_review_statuses
 
     if fmt not in ("table", "json", "csv"):
         raise fail(f"--format {fmt!r}: use table, json or csv")
-    try:
-        # Literal statuses here ("accepted" is not widened to edited as in exports).
-        tokens = [t.strip().lower() for t in status.split(",") if t.strip()]
-        statuses = REVIEW_STATUSES if tokens == ["all"] else tuple(tokens)
-        bad = [t for t in statuses if t not in REVIEW_STATUSES]
-        if bad or not statuses:
-            raise ValueError(f"unknown status {', '.join(bad) or status!r}; use {', '.join(REVIEW_STATUSES)} or all")
-        with session_scope(state.engine()) as session:
-            rows = list_annotations(session, resolve_domain(session, domain), statuses=statuses, image_id=image,
-                                    class_ref=cls, model=model, min_score=min_score, max_score=max_score,
-                                    limit=limit or None)
-    except (ValueError, UnknownDomain, ReviewError) as exc:
-        raise fail(_flags(str(exc)))
+    with handled(_FLAGS, words=_flags):
+        rows = state.corpus().review.list(domain=domain, statuses=status, image_id=image, class_ref=cls, model=model,
+                                          min_score=min_score, max_score=max_score, limit=limit or None)
+        statuses = parse_review_statuses(status)
     if fmt == "json":
         print(json.dumps([r.as_dict() for r in rows], ensure_ascii=False, indent=1))
         return
@@ -125,40 +106,25 @@ def _flags(message: str) -> str:
 
 def _bulk(action: str, verb: str, ids, who, expect, note, domain, cls, model, min_score, max_score, image,
           dry_run: bool) -> None:
-    from corpus.review import accept, decide_matching, default_reviewer, reject
-    from corpus.store.queries import UnknownDomain, resolve_domain
-
     filtered = any(v is not None for v in (domain, cls, model, min_score, max_score, image))
     if ids and (filtered or dry_run):
         raise fail("give either annotation ids or filters (--domain, --class, --model, --min-score, --max-score, "
                    "--image), not both")
     if ids:
-        _decide_many(ids, accept if action == "accept" else reject, who, expect, note, verb)
+        _decide_many(action, ids, who, expect, note, verb)
         return
     if not filtered:
         raise fail("give annotation ids or filters (--domain, --class, --model, --min-score, --max-score, --image) "
                    "to decide on every pending annotation they match")
     if expect is not None:
         raise fail("--expect-version applies to a single annotation")
+    from corpus.review import default_reviewer
+
     who = who or default_reviewer()
-    found: list[int] = []
-
-    def go(s):
-        try:
-            dom = resolve_domain(s, domain)
-        except UnknownDomain as exc:
-            raise fail(str(exc))
-        found.extend(decide_matching(s, action, who, dom, dry_run=dry_run, note=note, class_ref=cls, model=model,
-                                     min_score=min_score, max_score=max_score, image_id=image))
-
-    from corpus.review import ReviewError
-    from corpus.store.db import session_scope
-
-    try:
-        with session_scope(state.engine()) as session:
-            go(session)
-    except ReviewError as exc:
-        raise fail(f"{_flags(str(exc))}; nothing was changed")
+    with _decided():
+        found = getattr(state.corpus().review, f"{action}_matching")(
+            domain=domain, class_ref=cls, model=model, min_score=min_score, max_score=max_score, image_id=image,
+            dry_run=dry_run, who=who, note=note)
     if dry_run:
         console.print(f"{len(found)} annotation(s) would be {verb} (dry run: nothing changed)")
     else:
@@ -208,13 +174,11 @@ def relabel_cmd(
 
     Example: corpus review relabel 12 tennis_player.n.01
     """
-    from corpus.review import default_reviewer, relabel
-
-    who = who or default_reviewer()
-    events = []
-    _run(lambda s: events.append(relabel(s, annotation_id, cls, who, expected_version=expect_version, note=note)))
-    console.print(f"annotation {annotation_id}: relabelled to class {events[0].after['class_id']} "
-                  f"(version {events[0].after['version']}) by {who}")
+    with _decided():
+        ev = state.corpus().review.relabel(annotation_id=annotation_id, class_ref=cls, who=who,
+                                           expected_version=expect_version, note=note)
+    console.print(f"annotation {annotation_id}: relabelled to class {ev.after['class_id']} "
+                  f"(version {ev.after['version']}) by {ev.who}")
 
 
 def _json_arg(text: Optional[str], what: str):
@@ -248,13 +212,11 @@ def edit_cmd(
 
     Example: corpus review edit 12 --segmentation '[[10,10,60,10,60,80,10,80]]'
     """
-    from corpus.review import default_reviewer, edit
-
-    who = who or default_reviewer()
     seg, box = _json_arg(segmentation, "--segmentation"), _box_arg(bbox)
-    _run(lambda s: edit(s, annotation_id, who, segmentation=seg, bbox=box, class_ref=cls,
-                        expected_version=expect_version, note=note))
-    console.print(f"annotation {annotation_id}: edited by {who}")
+    with _decided():
+        ev = state.corpus().review.edit(annotation_id=annotation_id, segmentation=seg, bbox=box, class_ref=cls,
+                                        who=who, expected_version=expect_version, note=note)
+    console.print(f"annotation {annotation_id}: edited by {ev.who}")
 
 
 @review_app.command("add")
@@ -270,22 +232,13 @@ def add_cmd(
 
     Example: corpus review add 7 "tennis ball" --bbox 120,40,18,18
     """
-    from corpus.coco.categories import UnknownDomain, resolve_domain
-    from corpus.review import add, default_reviewer, resolve_class
-
-    who = who or default_reviewer()
     seg, box = _json_arg(segmentation, "--segmentation"), _box_arg(bbox)
-    made = []
+    with _decided():
+        new_id = state.corpus().review.add(image_id=image_id, class_ref=cls, domain=domain, segmentation=seg,
+                                           bbox=box, who=who, note=note)
+    from corpus.review import default_reviewer
 
-    def go(s):
-        try:
-            dom = resolve_domain(s, domain)
-        except UnknownDomain as exc:
-            raise fail(str(exc))
-        made.append(add(s, image_id, resolve_class(s, cls, dom.id).id, who, segmentation=seg, bbox=box, note=note)[0].id)
-
-    _run(go)
-    console.print(f"annotation {made[0]} added to image {image_id} by {who}")
+    console.print(f"annotation {new_id} added to image {image_id} by {who or default_reviewer()}")
 
 
 @review_app.command("done")
@@ -305,35 +258,19 @@ def done_cmd(
     Examples: corpus review done 7 8 9 --who maria; corpus review done --all --domain sport;
     corpus review done 7 --undo
     """
-    from corpus.review import default_reviewer, mark_images_done, pending_counts, review_image_ids
-    from corpus.store.queries import UnknownDomain, resolve_domain
-
     if not ids and not all_:
         raise fail("give image ids or --all")
     if ids and all_:
         raise fail("give either image ids or --all, not both")
-    who = who or default_reviewer()
-    out: dict = {}
-
-    def go(s):
-        if all_:
-            try:
-                targets = sorted(review_image_ids(s, resolve_domain(s, domain)))
-            except UnknownDomain as exc:
-                raise fail(str(exc))
-        else:
-            targets = list(dict.fromkeys(ids))
-        out["n"] = mark_images_done(s, targets, reviewer=who, done=not undo, note=note)
-        out["targets"] = targets
-        out["pending"] = pending_counts(s, targets) if not undo else {}
-
-    _run(go)
-    n, same = out["n"], len(out["targets"]) - out["n"]
-    console.print(f"{n} image(s) {'no longer done' if undo else 'marked done'} by {who}"
+    with _decided():
+        res = state.corpus().review.done(image_ids=ids or None, all_images=all_, domain=domain, undo=undo, who=who,
+                                         note=note)
+    same = len(res.images) - res.changed
+    console.print(f"{res.changed} image(s) {'no longer done' if undo else 'marked done'} by {res.who}"
                   + (f"; {same} already {'not done' if undo else 'done'}" if same else ""))
-    if out["pending"]:
-        total = sum(out["pending"].values())
-        console.print(f"{total} pending annotation(s) on {len(out['pending'])} of them stay pending "
+    if res.pending:
+        total = sum(res.pending.values())
+        console.print(f"{total} pending annotation(s) on {len(res.pending)} of them stay pending "
                       "(accept them with `corpus review accept`)")
 
 
@@ -348,20 +285,9 @@ def open_cmd(
 
     Example: corpus review open --domain sport --min-score 0.3
     """
-    from corpus.coco.categories import UnknownDomain, resolve_domain
-    from corpus.review import open_proposals
-
-    n = []
-
-    def go(s):
-        try:
-            dom = resolve_domain(s, domain)
-        except UnknownDomain as exc:
-            raise fail(str(exc))
-        n.append(open_proposals(s, dom, model_name=model, min_score=min_score))
-
-    _run(go)
-    console.print(f"{n[0]} pending annotation(s) created from proposals")
+    with _decided():
+        n = state.corpus().review.open(domain=domain, model=model, min_score=min_score)
+    console.print(f"{n} pending annotation(s) created from proposals")
 
 
 @review_app.command("serve")

@@ -8,7 +8,7 @@ from rich.table import Table
 from pathlib import Path
 from typing import Optional
 
-from corpus.commands.common import console, state
+from corpus.commands.common import console, handled, state
 from corpus.store.models import REVIEW_STATUSES
 
 
@@ -25,12 +25,11 @@ def register(app: typer.Typer) -> None:
 
         Examples: corpus status; corpus status --charts charts/
         """
-        from corpus.store.db import safe_url, session_scope
-        from corpus.store.queries import domain_status
+        from corpus.store.db import safe_url
 
-        with session_scope(state.engine()) as session:
-            rows = domain_status(session)
-        table = Table(title=f"Store {safe_url(state.settings.db_url)}")
+        with handled():
+            rows = state.corpus().status()
+        table = Table(title=f"Store {safe_url(state.corpus().db_url)}")
         for col in ("domain", "classes", "images", "proposals", *REVIEW_STATUSES):
             table.add_column(col, justify="left" if col == "domain" else "right")
         for r in rows:
@@ -40,20 +39,7 @@ def register(app: typer.Typer) -> None:
             console.print("The store is empty: run `corpus ontology load` then `corpus harvest --domain sport`.")
         console.print(table)
         if charts is not None:
-            for path in draw_charts(charts, [r.domain for r in rows]):
+            with handled():
+                paths = state.corpus().charts(out_dir=charts, domains=[r.domain for r in rows])
+            for path in paths:
                 console.print(f"chart: {path}")
-
-
-def draw_charts(out_dir: Path, domains: list[str]) -> list[Path]:
-    from corpus.charts import bar_chart
-    from corpus.store.db import session_scope
-    from corpus.store.queries import images_per_class, images_per_license
-
-    paths = []
-    with session_scope(state.engine()) as session:
-        for dom in domains:
-            paths.append(bar_chart(images_per_class(session, dom), f"Stored images per class: {dom}",
-                                   "images", out_dir / f"classes-{dom}.png"))
-        paths.append(bar_chart(images_per_license(session), "Stored images per license", "images",
-                               out_dir / "licenses.png"))
-    return paths

@@ -48,6 +48,7 @@ class HarvestReport:
     rejected: collections.Counter = field(default_factory=collections.Counter)  # reason -> n
     failed: collections.Counter = field(default_factory=collections.Counter)  # reason -> n
     dropped: collections.Counter = field(default_factory=collections.Counter)  # by the clients
+    sources: tuple[str, ...] = ()  # the sources searched
     source_errors: dict[str, str] = field(default_factory=dict)  # sources that stopped early
     query_errors: dict[str, str] = field(default_factory=dict)  # sources with some failed searches
     cleaned: files.CleanReport = field(default_factory=files.CleanReport)

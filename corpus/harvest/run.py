@@ -194,6 +194,7 @@ def _harvest_once(engine: Engine, settings: Settings, sources: Mapping[str, Sour
     progress = progress or ProgressSink()
     t_start = time.monotonic()
     st = RunState(settings, sources, options, progress, stop)
+    st.report.sources = tuple(sources)
     if options.dry_run:  # the same plan, from the store or (domain not loaded yet) the ontology
         with Session(engine, expire_on_commit=False) as s:
             if s.scalar(select(Domain.id).where(Domain.name == options.domain)) is None:

@@ -135,7 +135,7 @@ def make_sources(
     names = tuple(dict.fromkeys(names or ())) or enabled_sources(settings)
     unknown = [n for n in names if n not in SOURCES]
     if unknown:
-        raise UnknownSource(f"unknown image source(s): {', '.join(unknown)}; known: {', '.join(SOURCES)}",
+        raise UnknownSource(f"unknown source(s): {', '.join(unknown)}; known: {', '.join(SOURCES)}",
                             param="sources")
     if not names:
         raise UsageError("no image source is enabled: name the sources to search, or enable one in the settings",

@@ -71,7 +71,7 @@ def test_errors_are_typed_and_never_name_flags(corpus):
     assert info.value.param == "files"
     with pytest.raises(CorpusError):
         corpus.export_coco(out_dir="x", splits="train=0.5")
-    with pytest.raises(CorpusError, match="unknown image source"):
+    with pytest.raises(CorpusError, match="unknown source"):
         corpus.harvest(domain="sport", sources="bing")
 
 

@@ -125,14 +125,16 @@ def test_server_text_in_error_messages_is_not_read_as_rich_markup():
     from types import SimpleNamespace
 
     from corpus.commands import harvest as cmd
-    from corpus.commands.common import err_console
+    from corpus.commands.common import RichBars, err_console
     from corpus.harvest.run import HarvestReport
+    from corpus.progress import ProgressEvent
 
     hostile = "commons: HTTP 403: '[/oops] [bold]not bold[/bold]'"
     report = HarvestReport(status="done", source_errors={"commons": hostile}, query_errors={"openverse": hostile})
     with err_console.capture() as cap:
         cmd.render_summary(report, "commercial use, derivatives")
-        progress = cmd._RichProgress(enabled=True)
+        progress = RichBars(enabled=True)
         progress.bar = SimpleNamespace(console=err_console)  # print where we capture, no live bar
-        progress.note(f"commons stopped: {hostile}")
+        progress.started = True
+        progress(ProgressEvent("harvest", message=f"commons stopped: {hostile}"))
     assert cap.get().count("[/oops] [bold]not bold[/bold]") == 3
