@@ -371,7 +371,7 @@ class Corpus:
 
         _check_files(files)
         if segmentation not in ("polygon", "rle"):
-            raise UsageError(f"segmentation must be 'polygon' or 'rle', not {segmentation!r}", param="segmentation")
+            raise UsageError(f"segmentation must be polygon or rle, not {segmentation!r}", param="segmentation")
         LicensePolicy.parse(license_policy)
         opts = CocoExportOptions(domain=domain, statuses=parse_statuses(statuses), splits=_splits(splits), seed=seed,
                                  segmentation=segmentation, files=files, license_policy=license_policy,
