@@ -17,7 +17,7 @@ FLAGS = {"domain": "--domain/-d", "statuses": "--status", "splits": "--split", "
 def yolo_cmd(
     out: Path = typer.Argument(..., help="New or empty folder (created): data.yaml, images/SPLIT/, labels/SPLIT/, "
                                "ATTRIBUTION.md, licenses.json."),
-    domain: Optional[str] = typer.Option(None, "--domain", "-d", help="Domain to export (default: the only one in the store)."),
+    domain: Optional[str] = _DOMAIN,
     status: str = typer.Option("accepted", "--status",
                                help="Review statuses to export, comma separated: accepted (= accepted as is or edited), "
                                "edited, pending, rejected, all."),
@@ -29,12 +29,9 @@ def yolo_cmd(
                              "no lemma in it), e.g. bg, de, el."),
     classes: Optional[List[str]] = typer.Option(None, "--class", help="Only this class (synset, English name or category "
                                                 "id); repeatable. Default: every class with exported instances."),
-    license_policy: str = typer.Option(
-        "default", "--license-policy",
-        help="Only images whose license passes, as for `export coco`: default (commercial use and derivatives), "
-        "research, any-open, no-share-alike, public-domain, or tokens (see docs/export.md)."),
-    link: bool = typer.Option(False, "--link", help="Hard-link image files instead of copying (symlink across disks)."),
-    symlink: bool = typer.Option(False, "--symlink", help="Symbolically link image files instead of copying."),
+    license_policy: str = _LICENSE_POLICY,
+    link: bool = _LINK,
+    symlink: bool = _SYMLINK,
     no_images: bool = typer.Option(False, "--no-images", help="Write data.yaml and the labels only, no image files."),
 ) -> None:
     """Export reviewed instances of a domain as a YOLO-seg dataset (Ultralytics layout) to train on.
@@ -45,23 +42,14 @@ def yolo_cmd(
 
     Example: corpus export yolo --domain sport --status accepted --lang bg out/yolo && yolo train data=out/yolo/data.yaml
     """
-    from corpus.commands.common import handled
-    from corpus.commands.export import _files_mode, _progress
+    from corpus.commands.common import RichBars, handled
+    from corpus.commands.export import _files_mode
 
     files = _files_mode(link, symlink, no_images)
-    with handled(FLAGS):
-        corpus = state.corpus()
-        with _progress() as prog:
-            tasks: dict[str, int] = {}
-
-            def progress(event) -> None:
-                if event.stage not in tasks:
-                    tasks[event.stage] = prog.add_task(event.stage, total=event.total)
-                prog.update(tasks[event.stage], completed=event.done, total=event.total)
-
-            summary = corpus.export_yolo(out_dir=out, domain=domain, statuses=status, splits=split, seed=seed, lang=lang,
-                                         classes=classes or None, license_policy=license_policy, files=files,
-                                         progress=progress)
+    with handled(FLAGS), RichBars(transient=True, elapsed=True) as bars:
+        summary = state.corpus().export_yolo(out_dir=out, domain=domain, statuses=status, splits=split, seed=seed,
+                                             lang=lang, classes=classes or None, license_policy=license_policy,
+                                             files=files, progress=bars)
     table = Table(title=f"YOLO export of {summary.domain} -> {out}")
     for col in ("split", "images", "instances"):
         table.add_column(col, justify="left" if col == "split" else "right")
@@ -76,7 +64,7 @@ def yolo_cmd(
     for reason, n in sorted(summary.skipped_license.items()):
         console.print(styled("left out", rest=f" {n} image(s): {reason}"))
     if summary.missing_files:
-        console.print(styled("left out", rest=f" {summary.missing_files} image(s) whose file is missing under {state.settings.data_dir}"))
+        console.print(styled("left out", rest=f" {summary.missing_files} image(s) whose file is missing under {state.corpus().data_dir}"))
     if summary.box_only:
         console.print(f"{summary.box_only} instance(s) without a usable mask were written as their box")
     if summary.merged:
