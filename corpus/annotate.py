@@ -31,6 +31,7 @@ from annotators.base import Annotator, Instance, load_rgb
 from annotators.mapping import ClassInfo, LabelMapper, Policy, wordnet_closure
 from corpus.claims import Claims, team_mode
 from corpus.storage import display, is_url, open_storage
+from corpus.store.annotations import open_proposals_as_annotations
 from corpus.store.db import session_scope
 from corpus.store.queries import UnknownDomain, resolve_domain
 from corpus.store.models import (
@@ -43,7 +44,6 @@ from corpus.store.models import (
     ImageHit,
     OntologyClass,
     Proposal,
-    ReviewEvent,
 )
 
 __all__ = [
@@ -443,7 +443,7 @@ def _store_batch(
     with session_scope(engine) as s:
         ids = [j.image_id for j in jobs]
         annotated = set(s.scalars(select(Annotation.image_id).where(Annotation.image_id.in_(ids)).distinct()))
-        new_annotations: list[tuple[Annotation, Proposal]] = []
+        to_open: list[Proposal] = []
         for job, kept in zip(jobs, mapped):
             s.add(AnnotatedImage(image_id=job.image_id, model_name=annotator.name, model_version=annotator.version,
                                  params=params, n_proposals=len(kept)))
@@ -453,21 +453,8 @@ def _store_batch(
                 prop = _proposal_row(inst, job.image_id, cid, annotator, rule)
                 s.add(prop)
                 if make_ann and cid is not None:
-                    ann = Annotation(
-                        image_id=job.image_id, class_id=cid, bbox_x=prop.bbox_x, bbox_y=prop.bbox_y,
-                        bbox_w=prop.bbox_w, bbox_h=prop.bbox_h, segmentation=prop.mask_rle,
-                        area=prop.area or 0.0, iscrowd=False, origin="proposal", status="pending",
-                    )
-                    new_annotations.append((ann, prop))
+                    to_open.append(prop)
         s.flush()  # proposal ids
-        for ann, prop in new_annotations:
-            ann.proposal_id = prop.id
-            s.add(ann)
-        s.flush()  # annotation ids
-        for ann, prop in new_annotations:
-            s.add(ReviewEvent(
-                annotation_id=ann.id, who=WHO, action="create", origin=f"model:{annotator.name}@{annotator.version}",
-                after={"status": "pending", "class_id": ann.class_id, "proposal_id": prop.id, "score": prop.score},
-            ))
-        created = len(new_annotations)
+        created = len(open_proposals_as_annotations(s, to_open, who=WHO,
+                                                    origin=f"model:{annotator.name}@{annotator.version}"))
     return created

@@ -24,6 +24,7 @@ from sqlalchemy.engine import Engine
 
 from annotators.base import load_rgb
 from annotators.masks import rle_to_mask
+from corpus.annotate import UNCLASSIFIED  # the name proposals of no class are counted under
 from corpus.errors import UsageError
 from corpus.storage import open_storage
 from corpus.store.db import session_scope
@@ -31,9 +32,6 @@ from corpus.store.queries import resolve_domain
 from corpus.store.models import HarvestQuery, Image, ImageHit, OntologyClass, Proposal
 
 __all__ = ["PreviewItem", "PreviewSummary", "draw_items", "contact_sheet", "write_previews"]
-
-UNCLASSIFIED = "(unclassified)"
-
 
 @dataclass(frozen=True)
 class PreviewItem:

@@ -26,6 +26,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from corpus import shapes
 from corpus.errors import ConflictError, UsageError
+from corpus.store.annotations import open_proposals_as_annotations, snapshot
 from corpus.store.models import (IMAGE_REVIEW_ACTIONS, REVIEW_STATUSES, Annotation, Domain, Image, ImageReview,
                                  OntologyClass, Proposal, ReviewEvent, utcnow)
 
@@ -60,18 +61,6 @@ def as_utc(t: dt.datetime | None) -> dt.datetime | None:
     if t is None:
         return None
     return t if t.tzinfo is not None else t.replace(tzinfo=dt.timezone.utc)
-
-
-def snapshot(ann: Annotation) -> dict[str, Any]:
-    """The reviewable state of an annotation, as stored in review events."""
-    return {
-        "status": ann.status,
-        "class_id": ann.class_id,
-        "bbox": [ann.bbox_x, ann.bbox_y, ann.bbox_w, ann.bbox_h],
-        "area": ann.area,
-        "segmentation": ann.segmentation,
-        "version": ann.version,
-    }
 
 
 # Ids are 64-bit integers in every store: a larger number (10**23) is no id at all, and the
@@ -298,20 +287,7 @@ def open_proposals(
          .order_by(Proposal.id))
     if model_name:
         q = q.where(Proposal.model_name == model_name)
-    n = 0
-    for p in session.scalars(q):
-        seg = p.mask_rle if shapes.is_rle(p.mask_rle) else None
-        ann = Annotation(image_id=p.image_id, class_id=p.class_id, bbox_x=p.bbox_x, bbox_y=p.bbox_y,
-                         bbox_w=p.bbox_w, bbox_h=p.bbox_h, segmentation=seg,
-                         area=p.area if p.area is not None else p.bbox_w * p.bbox_h,
-                         origin="proposal", proposal_id=p.id, status="pending")
-        session.add(ann)
-        session.flush()
-        session.add(ReviewEvent(annotation_id=ann.id, who=who, action="create", before=None, after=snapshot(ann),
-                                origin=f"proposal:{p.model_name}"))
-        n += 1
-    session.flush()
-    return n
+    return len(open_proposals_as_annotations(session, session.scalars(q).all(), who=who))
 
 
 @dataclass(frozen=True)

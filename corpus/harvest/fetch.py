@@ -11,11 +11,11 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 
 import httpx
 
 from corpus.harvest.verify import content_type_ok
+from corpus.sources.http import parse_retry_after
 
 DEFAULT_MAX_BYTES = 40 * 1024 * 1024
 DEFAULT_TIMEOUT_S = 30.0
@@ -61,19 +61,6 @@ class FetchConfig:
     backoff_s: float = 0.5  # first wait without Retry-After; doubles each time
     max_retry_after_s: float = 60.0
     deadline_s: float = DEFAULT_DEADLINE_S  # total time per attempt, from the request's start
-
-
-def _retry_after(value: str | None, default: float) -> float:
-    if not value:
-        return default
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-    except (TypeError, ValueError):
-        return default
 
 
 class HostLimiter:
@@ -160,7 +147,7 @@ class Fetcher:
                     code = resp.status_code
                     if code in RETRY_STATUSES:
                         exc = FetchFailed(f"http_{code}", url, permanent=False)
-                        exc.retry_after = _retry_after(resp.headers.get("retry-after"), None)  # type: ignore[attr-defined]
+                        exc.retry_after = parse_retry_after(resp.headers.get("retry-after"), time.time())  # type: ignore[attr-defined]
                         raise exc
                     raise FetchFailed(f"http_{code}", url)
                 robots = resp.headers.get("x-robots-tag", "").lower()

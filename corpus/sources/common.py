@@ -72,6 +72,36 @@ class HttpSource:
     def url(self, path: str = "") -> str:
         return self.settings.base_url.rstrip("/") + path
 
+    def read_page(
+        self,
+        items: Sequence[Any],
+        make: Callable[..., Hit | None],
+        *,
+        first_rank: int | None = None,
+        id_fields: Sequence[str] = ("id",),
+        unusable: str = "no-url",
+        skip: Callable[[Mapping[str, Any]], str | None] | None = None,
+    ) -> tuple[list[Hit], dict[str, int]]:
+        """The page loop every source shares: each result item through ``make`` (the source's own
+        item parser, see :func:`read_item`), with the item's rank in the whole result list as
+        second argument when ``first_rank`` is given. Returns the hits and what was dropped, by
+        reason: ``skip(item)`` names a reason to drop an item unread (Pixabay's AI flags),
+        :data:`MALFORMED` counts items that cannot be read, ``unusable`` those ``make`` turned
+        down (no file URL)."""
+        hits: list[Hit] = []
+        dropped: dict[str, int] = {}
+        for i, item in enumerate(items):
+            reason = skip(item) if skip is not None and isinstance(item, Mapping) else None
+            if reason is None:
+                args = () if first_rank is None else (first_rank + i,)
+                hit = read_item(item, make, *args, id_fields=id_fields)
+                if isinstance(hit, Hit):
+                    hits.append(hit)
+                    continue
+                reason = MALFORMED if hit == MALFORMED else unusable
+            dropped[reason] = dropped.get(reason, 0) + 1
+        return hits, dropped
+
     def close(self) -> None:
         self.http.close()
 

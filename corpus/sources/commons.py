@@ -15,7 +15,7 @@ import httpx
 
 from corpus.licenses import attribution_line, from_commons
 from corpus.sources.base import Hit, Page, SourceError
-from corpus.sources.common import MALFORMED, HttpSource, as_int, http_url, read_item, text
+from corpus.sources.common import HttpSource, as_int, http_url, text
 from corpus.sources.http import RetryableError
 from corpus.sources.text import html_to_text
 
@@ -87,15 +87,7 @@ class CommonsSource(HttpSource):
         if not isinstance(pages, list):
             raise SourceError(f"commons: expected `query.pages` to be a list, got {type(pages).__name__}")
         pages = sorted(pages, key=lambda p: (as_int(p.get("index")) or 0) if isinstance(p, Mapping) else 0)
-        hits: list[Hit] = []
-        dropped: dict[str, int] = {}
-        for page in pages:
-            hit = read_item(page, self._hit, id_fields=("pageid", "title"))
-            if isinstance(hit, Hit):
-                hits.append(hit)
-            else:
-                reason = MALFORMED if hit == MALFORMED else "no-imageinfo"
-                dropped[reason] = dropped.get(reason, 0) + 1
+        hits, dropped = self.read_page(pages, self._hit, id_fields=("pageid", "title"), unusable="no-imageinfo")
         cont = body.get("continue")
         next_state = dict(cont) if isinstance(cont, Mapping) and cont else None
         info = query_part.get("searchinfo")

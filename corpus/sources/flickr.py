@@ -14,7 +14,7 @@ import httpx
 
 from corpus.licenses import FLICKR_LICENSES, LicensePolicy, attribution_line, from_flickr
 from corpus.sources.base import Hit, Page, SourceError
-from corpus.sources.common import MALFORMED, HttpSource, as_int, http_url, read_item, text
+from corpus.sources.common import HttpSource, as_int, http_url, text
 from corpus.sources.http import RetryableError
 from corpus.sources.text import html_to_text
 
@@ -87,15 +87,7 @@ class FlickrSource(HttpSource):
         body = self.http.get_json(self.url("/"), params, check=_check)
         photos = body["photos"]
         items = photos.get("photo") or []
-        hits: list[Hit] = []
-        dropped: dict[str, int] = {}
-        for i, p in enumerate(items):
-            hit = read_item(p, self._hit, (page_no - 1) * size + i + 1)
-            if isinstance(hit, Hit):
-                hits.append(hit)
-            else:
-                reason = MALFORMED if hit == MALFORMED else "no-url"
-                dropped[reason] = dropped.get(reason, 0) + 1
+        hits, dropped = self.read_page(items, self._hit, first_rank=(page_no - 1) * size + 1)
         pages = as_int(photos.get("pages")) or 0
         more = bool(items) and page_no < pages and page_no * size < MAX_RESULTS
         return Page(hits=hits, next_state={"page": page_no + 1} if more else None,

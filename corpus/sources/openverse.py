@@ -15,7 +15,7 @@ import httpx
 from corpus.config import USER_AGENT
 from corpus.licenses import LicensePolicy, attribution_line, from_openverse
 from corpus.sources.base import Hit, Page, SourceError
-from corpus.sources.common import MALFORMED, HttpSource, as_int, http_url, read_item, text
+from corpus.sources.common import HttpSource, as_int, http_url, text
 
 __all__ = ["OpenverseSource", "license_type_for", "request_token"]
 
@@ -66,16 +66,11 @@ class OpenverseSource(HttpSource):
         body = self.http.get_json(self.url("/images/"), params, check=_check)
         results = body.get("results") or []
         size = as_int(body.get("page_size")) or params["page_size"]
-        hits = [read_item(r, self._hit, (page_no - 1) * size + i + 1) for i, r in enumerate(results)]
+        hits, dropped = self.read_page(results, self._hit, first_rank=(page_no - 1) * size + 1)
         page_count = as_int(body.get("page_count")) or 0
         more = bool(results) and page_no < page_count
-        dropped: dict[str, int] = {}
-        for h in hits:
-            if not isinstance(h, Hit):
-                reason = MALFORMED if h == MALFORMED else "no-url"
-                dropped[reason] = dropped.get(reason, 0) + 1
         return Page(
-            hits=[h for h in hits if isinstance(h, Hit)],
+            hits=hits,
             next_state={"page": page_no + 1} if more else None,
             total=as_int(body.get("result_count")),
             dropped=dropped,

@@ -15,7 +15,7 @@ import httpx
 
 from corpus.licenses import PEXELS, attribution_line
 from corpus.sources.base import Hit, Page, SourceError
-from corpus.sources.common import MALFORMED, HttpSource, as_int, http_url, read_item, text
+from corpus.sources.common import HttpSource, as_int, http_url, text
 
 __all__ = ["PexelsSource", "LOCALES"]
 
@@ -67,13 +67,7 @@ class PexelsSource(HttpSource):
         params = {"query": query, "locale": locale, "page": page_no, "per_page": size}
         body = self.http.get_json(self.url("/search"), params, check=_check)
         photos = body.get("photos") or []
-        read = [read_item(p, self._hit, (page_no - 1) * size + i + 1) for i, p in enumerate(photos)]
-        hits = [h for h in read if isinstance(h, Hit)]
-        dropped: dict[str, int] = {}
-        for h in read:
-            if not isinstance(h, Hit):
-                reason = MALFORMED if h == MALFORMED else "no-url"
-                dropped[reason] = dropped.get(reason, 0) + 1
+        hits, dropped = self.read_page(photos, self._hit, first_rank=(page_no - 1) * size + 1)
         next_page = body.get("next_page")
         next_state = None
         if next_page and photos:

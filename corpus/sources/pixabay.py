@@ -15,7 +15,7 @@ import httpx
 
 from corpus.licenses import PIXABAY, attribution_line
 from corpus.sources.base import Hit, Page, SourceError
-from corpus.sources.common import MALFORMED, HttpSource, as_int, http_url, read_item, text
+from corpus.sources.common import HttpSource, as_int, http_url, text
 
 __all__ = ["PixabaySource", "LANGS"]
 
@@ -31,6 +31,11 @@ def _check(body: Any, response: httpx.Response) -> None:
     if not isinstance(body, Mapping) or not isinstance(body.get("hits", []), list):
         raise SourceError("pixabay: expected an object with a `hits` list")
 
+
+
+def _ai_flag(h: Mapping[str, Any]) -> str | None:
+    """Why a hit is dropped unread: its author refuses AI training, or it is AI-generated."""
+    return "noAiTraining" if h.get("noAiTraining") else "isAiGenerated" if h.get("isAiGenerated") else None
 
 class PixabaySource(HttpSource):
     name = "pixabay"
@@ -62,21 +67,7 @@ class PixabaySource(HttpSource):
         }
         body = self.http.get_json(self.url("/"), params, check=_check)
         raw_hits = body.get("hits") or []
-        hits: list[Hit] = []
-        dropped: dict[str, int] = {}
-        for i, h in enumerate(raw_hits):
-            reason = None
-            if isinstance(h, Mapping):
-                reason = "noAiTraining" if h.get("noAiTraining") else "isAiGenerated" if h.get("isAiGenerated") else None
-            if reason:
-                dropped[reason] = dropped.get(reason, 0) + 1
-                continue
-            hit = read_item(h, self._hit, (page_no - 1) * size + i + 1)
-            if isinstance(hit, Hit):
-                hits.append(hit)
-            else:
-                reason = MALFORMED if hit == MALFORMED else "no-url"
-                dropped[reason] = dropped.get(reason, 0) + 1
+        hits, dropped = self.read_page(raw_hits, self._hit, first_rank=(page_no - 1) * size + 1, skip=_ai_flag)
         reachable = min(as_int(body.get("totalHits")) or 0, MAX_TOTAL_HITS)
         more = bool(raw_hits) and page_no * size < reachable
         return Page(hits=hits, next_state={"page": page_no + 1} if more else None,
