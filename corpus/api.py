@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 from corpus.config import Settings, load_settings
-from corpus.errors import CorpusError, StoreError, UsageError, one_line
+from corpus.errors import CorpusError, ResourceMissing, StoreError, UsageError, one_line
 from corpus.progress import Progress, ProgressEvent, counting, done_total, emit
 
 if TYPE_CHECKING:  # the heavy modules load when a call needs them, not on `import corpus`
@@ -959,6 +959,27 @@ class Review:
             changed = mark_images_done(s, targets, reviewer=who, done=not undo, note=note)
             pending = pending_counts(s, targets) if not undo else {}
         return DoneResult(images=targets, changed=changed, pending=pending, who=who, undo=undo)
+
+    def web_app(self, *, domain: str | None = None, lang: str = "en", host: str = "127.0.0.1",
+                token: str | None = None) -> Any:
+        """The review web app (an ASGI app; the ``web`` extra): a queue of images, most doubtful
+        first, with decisions recorded as these methods record them. ``lang`` is the default
+        language of class names and pages. Anything but a loopback ``host`` needs a ``token``
+        (at least 8 characters) that reviewers give to start."""
+        try:
+            from corpus.web.server import build
+        except ImportError as exc:
+            raise ResourceMissing(f"the web app needs the 'web' extra ({exc.name} is missing): "
+                                  "pip install 'mic-corpus[web]'") from None
+        return build(self._corpus.engine, self._corpus.data_dir, domain=domain, lang=lang, host=host, token=token)
+
+    def serve(self, *, domain: str | None = None, lang: str = "en", host: str = "127.0.0.1", port: int = 8765,
+              token: str | None = None) -> None:
+        """Run :meth:`web_app` on Uvicorn until interrupted (what ``corpus review serve`` does)."""
+        app = self.web_app(domain=domain, lang=lang, host=host, token=token)
+        from corpus.web.server import serve
+
+        serve(app, host, port)
 
     def open(self, *, domain: str | None = None, model: str | None = None, min_score: float = 0.0) -> int:
         """Turn proposals on images without annotations into pending annotations; returns how many."""

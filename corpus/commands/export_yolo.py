@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from corpus.commands.common import console, state, styled
+from corpus.commands.export import _DOMAIN, _LICENSE_POLICY, _LINK, _SYMLINK
 
 # Library arguments whose flag is not simply --name-with-dashes.
 FLAGS = {"domain": "--domain/-d", "statuses": "--status", "splits": "--split", "classes": "--class", "out_dir": "OUT"}

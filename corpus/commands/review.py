@@ -305,15 +305,12 @@ def serve_cmd(
 
     Example: corpus review serve --domain sport --lang bg   (then open http://127.0.0.1:8765/)
     """
-    try:
-        from corpus.web.server import build, serve
-    except ImportError as exc:
-        raise fail(f"the web app needs the 'web' extra ({exc.name} is missing): pip install 'mic-corpus[web]'")
     with handled({"token": "--token (or CORPUS_REVIEW_TOKEN)", "domain": "--domain"}):
-        c = state.corpus()
-        app = build(c.engine, c.data_dir, domain=domain, lang=lang, host=host, token=token)
+        app = state.corpus().review.web_app(domain=domain, lang=lang, host=host, token=token)
     shown = f"[{host}]" if ":" in host else host
     console.print(f"Review app for domain {app.state.cfg.domain_name!r} on http://{shown}:{port}/ (Ctrl+C stops it)")
+    from corpus.web.server import serve
+
     serve(app, host, port)
 
 
