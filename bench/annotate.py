@@ -12,7 +12,7 @@ Same images, same session, same run:
 
 Prints images/s for both, our overhead as a ratio, and the time per stage per image (measured
 once more stage by stage on the same images). Images: the photos ultralytics ships (bus.jpg,
-zidane.jpg) written out as flipped/resized variants, so every file is decoded for real.
+zidane.jpg, from ../shared/images) written out as flipped/resized variants, so every file is decoded for real.
 """
 
 from __future__ import annotations
@@ -34,9 +34,9 @@ import numpy as np  # noqa: E402
 
 
 def _assets() -> Path:
-    import ultralytics
-
-    return Path(ultralytics.__file__).parent / "assets"
+    """The sample photos in ../shared/images (the ones ultralytics ships; see its README)."""
+    shared = Path(os.environ.get("CORPUS_SHARED_DIR", REPO.parent / "shared"))
+    return shared / "images"
 
 
 def make_images(folder: Path, n: int) -> list[Path]:
