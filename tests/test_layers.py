@@ -40,3 +40,17 @@ def test_the_contracts_catch_an_upward_import(tmp_path):
                        timeout=300)
     assert r.returncode != 0 and "corpus.store.upward -> corpus.review" in r.stdout, r.stdout + r.stderr
     assert not (REPO / "corpus" / "store" / "upward.py").exists()
+
+
+def test_every_corpus_module_has_a_layer():
+    """A new module outside every layer would escape the contract: each one must be placed."""
+    import re
+    import tomllib
+
+    config = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["importlinter"]
+    layers = next(c for c in config["contracts"] if c["type"] == "layers")["layers"]
+    placed = {name.strip() for layer in layers for name in re.split(r"[|:]", layer)}
+    modules = {f"corpus.{p.stem}" for p in (REPO / "corpus").glob("*.py") if p.stem != "__init__"}
+    modules |= {f"corpus.{p.parent.name}" for p in (REPO / "corpus").glob("*/__init__.py")}
+    missing = sorted(modules - placed)
+    assert not missing, f"modules in no layer of pyproject.toml's import contract: {missing}"
