@@ -39,8 +39,9 @@ def resolve(model: str) -> tuple[str, str]:
     """(backend, rest of the spec) for a ``--model`` string."""
     head, sep, rest = model.partition(":")
     if sep and head in ("trained", "trained-onnx"):
-        raise AnnotatorError(f"{model}: models from `corpus train` live in the store; load them with "
-                             "corpus.trained_models.load_trained (`corpus annotate --model trained:NAME` does)")
+        raise AnnotatorError(f"{model}: models from training live in the store; load them with "
+                             "corpus.trained_models.load_trained (Corpus.annotate(model='trained:NAME') does)",
+                             param="model")
     if sep and head in BACKENDS:
         return head, rest
     if model in ("torchvision", "maskrcnn_resnet50_fpn_v2"):

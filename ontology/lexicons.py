@@ -56,7 +56,8 @@ def lexicons_dir(explicit: Path | str | None = None) -> Optional[Path]:
         return None
     path = Path(value).expanduser()
     if not path.is_dir():
-        raise LexiconError(f"lexicon folder {path} does not exist (set by {'--lexicons' if explicit else ENV})")
+        raise LexiconError(f"lexicon folder {path} does not exist (set by {'the lexicons argument' if explicit else ENV})",
+                           param="lexicons" if explicit else None)
     return path
 
 

@@ -173,7 +173,7 @@ def load_wikidata(path: Path) -> dict:
         if not isinstance(items, dict):
             raise TypeError("items is not an object")
     except (ValueError, KeyError, TypeError) as exc:
-        raise InputError(f"{path} is not a Wikidata enrichment file ({exc}); rerun `corpus ontology enrich --from wikidata`") from None
+        raise InputError(f"{path} is not a Wikidata enrichment file ({exc}); fetch the names from Wikidata again (ontology enrich)") from None
     return items
 
 

@@ -24,6 +24,7 @@ from typing import Any, Callable, Iterable, Mapping
 import httpx
 
 from corpus.errors import RemoteError
+from corpus.retry_after import parse_retry_after
 
 from ontology.languages import LANGUAGES
 
@@ -58,7 +59,7 @@ class Client:
     def __post_init__(self) -> None:
         if not self.contact or "@" not in self.contact and "://" not in self.contact:
             raise WikidataError("Wikimedia asks every client for a contact: give an e-mail address or URL "
-                                "(--contact you@example.org)")
+                                "(you@example.org)", param="contact")
         self.user_agent = f"mic-corpus-ontology/0.1 ({self.contact}) httpx/{httpx.__version__}"
         self._http = httpx.Client(timeout=self.timeout_s, headers={"User-Agent": self.user_agent})
 
@@ -209,7 +210,7 @@ class Client:
 
 
 def _retry_after(r: httpx.Response) -> float | None:
-    return _float(r.headers.get("Retry-After"))
+    return parse_retry_after(r.headers.get("Retry-After"), time.time())
 
 
 def _float(v: Any) -> float | None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import httpx
 
 from corpus.harvest.verify import content_type_ok
-from corpus.sources.http import parse_retry_after
+from corpus.retry_after import parse_retry_after
 
 DEFAULT_MAX_BYTES = 40 * 1024 * 1024
 DEFAULT_TIMEOUT_S = 30.0

@@ -22,7 +22,6 @@ waits without waiting.
 
 from __future__ import annotations
 
-import email.utils
 import hashlib
 import json
 import logging
@@ -37,6 +36,7 @@ from urllib.parse import parse_qsl, quote, quote_plus, urlencode, urlsplit, urlu
 import httpx
 
 from corpus.config import SourceSettings
+from corpus.retry_after import parse_retry_after
 from corpus.sources.base import SourceError
 
 __all__ = [
@@ -110,26 +110,6 @@ def redact_url(url: str | httpx.URL, secret_params: Iterable[str] = SECRET_PARAM
 def _brief(url: str, limit: int = 100) -> str:
     """A URL short enough for a one-line message (Commons' search URLs run to 500 characters)."""
     return url if len(url) <= limit else url[: limit - 1] + "…"
-
-
-def parse_retry_after(value: str | None, now: float) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header: delta-seconds or an HTTP date."""
-    if value is None:
-        return None
-    value = value.strip()
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when is None:
-        return None
-    return max(0.0, when.timestamp() - now)
 
 
 class RateLimiter:
