@@ -11,6 +11,7 @@ from typing import Any, Sequence
 
 from sqlalchemy.orm import Session
 
+from corpus import shapes
 from corpus.store.models import Annotation, Proposal, ReviewEvent
 
 __all__ = ["snapshot", "open_proposals_as_annotations"]
@@ -28,10 +29,6 @@ def snapshot(ann: Annotation) -> dict[str, Any]:
     }
 
 
-def _is_rle(seg: Any) -> bool:
-    return isinstance(seg, dict) and "counts" in seg and "size" in seg
-
-
 def open_proposals_as_annotations(
     session: Session,
     proposals: Sequence[Proposal],
@@ -45,7 +42,7 @@ def open_proposals_as_annotations(
     made: list[tuple[Annotation, Proposal]] = []
     for p in proposals:
         ann = Annotation(image_id=p.image_id, class_id=p.class_id, bbox_x=p.bbox_x, bbox_y=p.bbox_y,
-                         bbox_w=p.bbox_w, bbox_h=p.bbox_h, segmentation=p.mask_rle if _is_rle(p.mask_rle) else None,
+                         bbox_w=p.bbox_w, bbox_h=p.bbox_h, segmentation=p.mask_rle if shapes.is_rle(p.mask_rle) else None,
                          area=p.area if p.area is not None else p.bbox_w * p.bbox_h, iscrowd=False,
                          origin="proposal", proposal_id=p.id, status="pending")
         session.add(ann)
