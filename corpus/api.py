@@ -723,15 +723,16 @@ class Ontology:
                           labels=sum(len(v["labels"]) for v in items.values()), results=results)
 
     def translations_export(self, *, file: Path | str, lang: str, missing: bool = False,
-                            domains: str | Sequence[str] | None = None) -> int:
+                            domains: str | Sequence[str] | None = None, progress: Progress | None = None) -> int:
         """A file for translators (``.csv`` or ``.po``): one row per class with English lemmas,
         definition, current names and their source, suggestions, a thumbnail path where the
         attached store has harvested images, and the column to fill in. Returns the row count.
-        ``missing``: only classes without a name from a wordnet, a person or Wikidata."""
+        ``missing``: only classes without a name from a wordnet, a person or Wikidata. When the
+        store cannot be read, the rows have no thumbnail and ``progress`` gets a note saying why."""
         from ontology import translations as T
 
         doms = self._all(domains)
-        return T.export(doms, lang, Path(file), missing, self._thumbnails(doms))
+        return T.export(doms, lang, Path(file), missing, self._thumbnails(doms, progress))
 
     def translations_import(self, *, file: Path | str, translator: str) -> Any:
         """Write ``overrides/translations-<lang>-<translator>.toml`` with the names that changed in a
@@ -741,7 +742,7 @@ class Ontology:
         known = {c.synset for d in self._all(None) for c in d.classes}
         return T.import_file(Path(file), translator, self.overrides_dir, known)
 
-    def _thumbnails(self, domains: list["DomainOntology"]) -> dict[str, str]:
+    def _thumbnails(self, domains: list["DomainOntology"], progress: Progress | None = None) -> dict[str, str]:
         """synset -> the local path of one stored image harvested for it (none without a store)."""
         if self._corpus is None:
             return {}
@@ -763,7 +764,9 @@ class Ontology:
                 for synset, path in s.execute(q):
                     out.setdefault(synset, path)
             return out
-        except Exception:  # no store, or one without these tables: rows simply have no thumbnail
+        except Exception as exc:  # no store, or not migrated: the rows simply have no thumbnail
+            emit(progress, "translations",
+                 message=f"no thumbnails (the store could not be read: {str(exc).splitlines()[0][:160]})")
             return {}
 
     def export(self, *, format: str = "json", domains: str | Sequence[str] | None = None,

@@ -318,7 +318,9 @@ def translations_export_cmd(
     Example: corpus ontology translations export --lang bg --missing bg.po
     """
     with handled(_FLAGS):
-        n = _onto(ontology_dir).translations_export(file=file, lang=lang, missing=missing, domains=domain)
+        n = _onto(ontology_dir).translations_export(
+            file=file, lang=lang, missing=missing, domains=domain,
+            progress=lambda event: err_console.print(event.message, markup=False) if event.message else None)
     console.print(f"wrote {n} rows to {file}")
 
 
