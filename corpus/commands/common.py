@@ -168,8 +168,8 @@ class RichBars:
             self.bar.start()
             self.started = True
         if event.message is not None:
-            # Messages can carry server text ("[/x]" in a body would be a rich MarkupError).
-            self.bar.console.print(f"[yellow]{escape(event.message)}[/]")
+            # Messages can carry server text: printed as text ("[/x]" in a body is no markup).
+            self.bar.console.print(styled(event.message))
             return
         task = self.tasks.get(event.stage)
         if task is None:
