@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Callable, Iterator, Mapping
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.text import Text
 from typer.core import TyperGroup
 
