@@ -64,7 +64,15 @@ for _group in GROUPS:
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except OSError as exc:
+        # An output path that is a file, a read-only folder, a full disk: the user's to fix, so a
+        # clear line instead of a traceback (commands that know the flag say so themselves).
+        from corpus.commands.common import fail
+
+        where = f": {exc.filename}" if exc.filename else ""
+        raise SystemExit(fail(f"{exc.strerror or exc}{where}").exit_code) from None
 
 
 if __name__ == "__main__":
