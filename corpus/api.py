@@ -232,7 +232,7 @@ class Corpus:
         configured otherwise). A rerun continues where the last one stopped; setting ``stop``
         ends the run early but cleanly (the report's status is then ``interrupted``).
         ``dry_run`` plans the queries (``report.planned``) and searches nothing. Further
-        :class:`~corpus.harvest.run.HarvestOptions` fields may be given as keywords."""
+        :class:`~corpus.harvest.options.HarvestOptions` fields may be given as keywords."""
         from corpus.harvest.run import HarvestOptions, harvest
         from corpus.licenses import LicensePolicy
         from corpus.sources import make_sources

@@ -15,25 +15,9 @@ from pycocotools import mask as mask_utils
 # One codec for the whole project: the annotators' mask module; this one adds the COCO-file view
 # (polygons or RLE, validation, boxes from polygons, IoU, tolerant comparison).
 from annotators import masks as amasks
+from corpus.shapes import is_polygons, is_rle  # one definition of each shape kind (re-exported)
 
 Polygons = list[list[float]]
-
-
-def is_rle(seg: Any) -> bool:
-    return isinstance(seg, dict) and "counts" in seg and "size" in seg
-
-
-def is_polygons(seg: Any) -> bool:
-    """A non-empty list of polygons with at least three points each (what pycocotools accepts)."""
-    return (
-        isinstance(seg, list)
-        and len(seg) > 0
-        and all(
-            isinstance(p, list) and len(p) >= 6 and len(p) % 2 == 0
-            and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in p)
-            for p in seg
-        )
-    )
 
 
 def box_polygon(x: float, y: float, w: float, h: float) -> Polygons:

@@ -1,7 +1,7 @@
 """Downloading one image: streaming, bounded, redirect-following, with a few polite retries.
 
 One :class:`Fetcher` per download thread, each with its own ``httpx.Client`` and one connection:
-httpcore's pool bookkeeping grows with the requests queued on a pool (docs/harvest-performance.md),
+httpcore's pool bookkeeping grows with the requests queued on a pool (../shared/docs/harvest-performance.md),
 and with blocking threads no request ever waits in a pool. (Measured: 8 threads sharing one pool of
 8 cost the same CPU per image as 8 clients; what matters is not queueing, see docs/benchmarks.md.)
 """
