@@ -296,7 +296,7 @@ def serve_cmd(
     lang: str = typer.Option("en", "--lang", help="Default language of class names and of the pages "
                              "(each reviewer can choose another); any of the 25 ontology languages."),
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on. Anything but loopback needs --token."),
-    port: int = typer.Option(8765, "--port", help="Port to listen on."),
+    port: int = typer.Option(8765, "--port", min=1, max=65535, help="Port to listen on."),
     token: Optional[str] = typer.Option(None, "--token", envvar="CORPUS_REVIEW_TOKEN", show_envvar=True,
                                         help="Secret reviewers must give to start (required beyond localhost)."),
 ) -> None:

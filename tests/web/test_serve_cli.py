@@ -59,3 +59,9 @@ def test_serve_starts_a_server(db_url, engine, tmp_path, repo_root):
         proc.terminate()
         out = proc.communicate(timeout=20)[0]
     assert f"http://127.0.0.1:{port}/" in out and "'sport'" in out
+
+
+def test_a_port_out_of_range_is_a_usage_error(db_url):
+    r = runner.invoke(app, ["--db", db_url, "review", "serve", "--port", "99999"])
+    assert r.exit_code == 2  # refused by the option, before any server starts (was an OverflowError traceback)
+    assert "Traceback" not in r.output and "--port" in r.output and "65535" in r.output
