@@ -42,8 +42,8 @@ def _decide_many(method: str, ids: list[int], who: str | None, expect: int | Non
 _DOMAIN = typer.Option(None, "--domain", "-d", help="Domain (default: the only one).")
 _CLASS = typer.Option(None, "--class", help="Only this class (synset, category id or English name).")
 _MODEL = typer.Option(None, "--model", help="Only annotations from this model's proposals: NAME or NAME@VERSION.")
-_MIN = typer.Option(None, "--min-score", help="Only annotations whose proposal scored at least this.")
-_MAX = typer.Option(None, "--max-score", help="Only annotations whose proposal scored at most this.")
+_MIN = typer.Option(None, "--min-score", min=0.0, max=1.0, help="Only annotations whose proposal scored at least this.")
+_MAX = typer.Option(None, "--max-score", min=0.0, max=1.0, help="Only annotations whose proposal scored at most this.")
 _IMAGE = typer.Option(None, "--image", help="Only this image id.")
 
 

@@ -108,3 +108,11 @@ def test_list_formats(store):
     assert len(table) == len(pending) and table[0]["class"] in ("tennis player", "tennis ball", "tennis racket")
     r, out = _cli(store, "list", "--format", "yaml")
     assert r.exit_code == 1 and "table, json or csv" in out
+
+
+@pytest.mark.parametrize("args", [("accept", "--min-score", "90"), ("reject", "--max-score", "1.5"), ("list", "--min-score", "-0.1")])
+def test_a_score_filter_outside_0_1_is_refused(db_url, args):
+    # Scores are 0..1: '--min-score 90' (meant as percent) matched nothing, and '--max-score 90' everything.
+    r = CliRunner().invoke(app, ["--db", db_url, "review", args[0], "--domain", "sport", *args[1:]])
+    assert r.exit_code == 2, r.output
+    assert "Traceback" not in r.output and args[1] in r.output
