@@ -193,9 +193,10 @@ class Corpus:
             return domain_status(s)
 
     def charts(self, *, out_dir: Path | str, domains: Sequence[str] | None = None) -> list[Path]:
-        """PNG bar charts into ``out_dir``: stored images per class for each domain, images per license."""
+        """PNG bar charts into ``out_dir``: stored images per class, language and source for each
+        domain, images per license."""
         from corpus.charts import bar_chart
-        from corpus.store.queries import images_per_class, images_per_license
+        from corpus.store.queries import images_per_class, images_per_language, images_per_license, images_per_source
 
         out = Path(out_dir)
         names = list(domains) if domains is not None else [r.domain for r in self.status()]
@@ -204,6 +205,10 @@ class Corpus:
             for dom in names:
                 paths.append(bar_chart(images_per_class(s, dom), f"Stored images per class: {dom}", "images",
                                        out / f"classes-{dom}.png"))
+                paths.append(bar_chart(images_per_language(s, dom), f"Stored images per language: {dom}", "images",
+                                       out / f"languages-{dom}.png"))
+                paths.append(bar_chart(images_per_source(s, dom), f"Stored images per source: {dom}", "images",
+                                       out / f"sources-{dom}.png"))
             paths.append(bar_chart(images_per_license(s), "Stored images per license", "images", out / "licenses.png"))
         return paths
 

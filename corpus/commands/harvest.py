@@ -59,8 +59,13 @@ def register(app: typer.Typer) -> None:
         sources: Optional[list[str]] = typer.Option(
             None, "--sources", "-s", help="Sources to search, comma-separated (default: those enabled in the "
             "settings, i.e. commons and openverse unless configured otherwise)."),
-        per_class: int = typer.Option(100, "--per-class", "-n", min=1, help="Images to keep per class, over all its "
-                                      "languages and sources (a rerun with a larger number adds more)."),
+        per_class: int = typer.Option(100, "--per-class", "-n", min=1, help="Images to keep per class, shared evenly "
+                                      "by the languages that have a name for it and, within a language, by its "
+                                      "sources; a language that runs dry leaves its share to the others (a rerun "
+                                      "with a larger number adds more)."),
+        per_language: Optional[int] = typer.Option(
+            None, "--per-language", min=1, help="Instead of --per-class: this many images per class and language "
+            "(shared by the language's sources; no redistribution when a language runs dry)."),
         license_policy: str = typer.Option(
             "default", "--license-policy", help="Which licenses to keep: default (commercial use and derivatives "
             "allowed), research (admits NC), no-share-alike, public-domain, any-open, or tokens such as "
@@ -91,7 +96,7 @@ def register(app: typer.Typer) -> None:
             with RichBars(enabled=not dry_run, elapsed=True) as bars:
                 report = state.corpus().harvest(
                     domain=domain, classes=_split(classes), languages=_split(languages), sources=_split(sources),
-                    per_class=per_class, per_page=per_page, license_policy=license_policy, min_size=min_size,
+                    per_class=per_class, per_language=per_language, per_page=per_page, license_policy=license_policy, min_size=min_size,
                     near_dup_bits=near_dup_bits, download_deadline_s=download_deadline, dry_run=dry_run,
                     progress=bars, stop=stop)
         except CorpusError as exc:
@@ -143,6 +148,37 @@ def render_plan(report) -> None:
     if missing:
         console.print(styled(f"no query for {len(missing)} class(es) (no lemmas in the chosen languages): "
                              f"{', '.join(missing[:10])}{' ...' if len(missing) > 10 else ''}"))
+    render_unnamed(report)
+
+
+def render_shares(report) -> None:
+    """Images kept this run per language and per source, then the class x language pairs with no name."""
+    from rich.table import Table
+
+    for title, counts in (("kept this run, per language", report.by_language),
+                          ("kept this run, per source", report.by_source)):
+        if counts:
+            t = Table(title=title)
+            t.add_column(title.rsplit(" ", 1)[-1])
+            t.add_column("images", justify="right")
+            for key, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
+                t.add_row(key, str(n))
+            console.print(t)
+    render_unnamed(report)
+
+
+def render_unnamed(report, show: int = 12) -> None:
+    """Every language x class pair that has no name, so that none is skipped in silence."""
+    if not report.unnamed:
+        return
+    pairs = sum(len(v) for v in report.unnamed.values())
+    console.print(styled(f"no name, not searched: {pairs} class x language pair(s)",
+                         rest=" (add names: docs/ontology.md)"))
+    names = {c.synset: c.name for c in report.classes.values()}
+    for lang, synsets in report.unnamed.items():
+        shown = ", ".join(names.get(x, x) for x in synsets[:show])
+        more = f" and {len(synsets) - show} more" if len(synsets) > show else ""
+        console.print(f"  {lang} ({len(synsets)}): {shown}{more}", soft_wrap=True)
 
 
 def render_summary(report, policy: str) -> None:
@@ -173,6 +209,7 @@ def render_summary(report, policy: str) -> None:
         for reason, n in report.dropped.most_common():
             r.add_row(f"dropped by {reason}", str(n))
         console.print(r)
+    render_shares(report)
     if report.stale_runs:
         console.print(f"marked {len(report.stale_runs)} earlier run(s) that were killed as interrupted: "
                       f"{', '.join(map(str, report.stale_runs))}")

@@ -20,7 +20,8 @@ class HarvestOptions:
     classes: tuple[str, ...] = ()  # synsets or names; empty: every class of ``kinds``
     languages: tuple[str, ...] = ()  # ISO 639-1; empty: every language the ontology has
     kinds: tuple[str, ...] = DEFAULT_KINDS
-    per_class: int = 100  # images kept per class (over all its languages and sources)
+    per_class: int = 100  # images kept per class, shared fairly by its languages and sources
+    per_language: int | None = None  # instead: this many per language (and class), shared by its sources
     per_page: int = 50
     max_lemmas: int = DEFAULT_MAX_LEMMAS
     license_policy: str = "default"

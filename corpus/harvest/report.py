@@ -60,6 +60,9 @@ class HarvestReport:
     rounds: int = 1  # team mode: a harvest takes over classes others left unfinished, in rounds
     times: StageTimes = field(default_factory=StageTimes)
     wall_s: float = 0.0
+    by_language: collections.Counter = field(default_factory=collections.Counter)  # images kept this run
+    by_source: collections.Counter = field(default_factory=collections.Counter)
+    unnamed: dict[str, list[str]] = field(default_factory=dict)  # language -> classes with no name in it
 
     @property
     def found(self) -> int:

@@ -38,6 +38,7 @@ Crash safety, by construction:
 
 from __future__ import annotations
 
+import collections
 import queue
 import threading
 import time
@@ -55,11 +56,11 @@ from corpus.harvest.classes import classes_from_ontology, ensure_domain, languag
 from corpus.harvest.downloader import Downloader
 from corpus.harvest.lock import HarvestLock
 from corpus.harvest.options import HarvestOptions, ProgressSink
-from corpus.harvest.plan import ClassSpec, plan_queries, select_classes
+from corpus.harvest.plan import Bucket, ClassQuota, ClassSpec, plan_queries, select_classes, unnamed_pairs
 from corpus.harvest.report import ClassReport, HarvestReport, StageTimes
 from corpus.harvest.runs import claim_store, finish_run, start_run
 from corpus.harvest.searcher import search_source
-from corpus.harvest.state import ClassState, Query, RunState, Task
+from corpus.harvest.state import ClassState, Query, RunState, Task, bucket
 from corpus.harvest.team import claim_classes, in_rounds
 from corpus.harvest.writer import Writer
 from corpus.sources.base import Hit, Source
@@ -75,6 +76,7 @@ def plan(st: RunState, specs: Sequence[ClassSpec]) -> list[ClassSpec]:
     picked = select_classes(specs, st.opt.classes or None, st.opt.kinds)
     langs = st.opt.languages or languages_of(picked)
     st.report.planned = plan_queries(picked, st.sources, langs, st.opt.max_lemmas)
+    st.report.unnamed = unnamed_pairs(picked, st.opt.languages or _all_languages())
     for c in picked:
         st.report.classes[c.synset] = ClassReport(c.synset, c.name)
     return picked
@@ -110,13 +112,34 @@ def prepare(st: RunState, session: Session, picked: Sequence[ClassSpec]) -> None
         q.id = q.row.id
 
     st.known.load(session, id_to_source, [c.class_id for c in picked])  # dedup spans domains and sources
-    for c in picked:
-        st.classes[c.class_id] = ClassState(c, st.opt.per_class)
+    # Fair shares (plan.ClassQuota): a class's quota by language and source; images kept by earlier
+    # runs count where they were found first.
+    first_bucket: dict[tuple[int, int], Bucket] = {}
+    for img_id, cls_id, lang, src_id in session.execute(
+        select(ImageHit.image_id, HarvestQuery.class_id, HarvestQuery.lang, HarvestQuery.source_id)
+        .join(HarvestQuery, HarvestQuery.id == ImageHit.query_id)
+        .where(HarvestQuery.class_id.in_([c.class_id for c in picked]))
+        .order_by(ImageHit.found_at, ImageHit.query_id)
+    ):
+        first_bucket.setdefault((img_id, cls_id), (lang, id_to_source.get(src_id, str(src_id))))
+    buckets: dict[int, list[Bucket]] = collections.defaultdict(list)
+    for q in st.queries:
+        buckets[q.class_id].append(bucket(q))
+    for i, c in enumerate(picked):
+        quota = ClassQuota(st.opt.per_class, buckets[c.class_id], st.opt.per_language, rotate=i)
+        st.classes[c.class_id] = ClassState(c, quota.total, quota=quota)
     for ref in st.known.refs:
         if ref.status == "stored":
             for cid in ref.classes:
                 if cid in st.classes:
                     st.classes[cid].kept += 1
+                    st.classes[cid].quota.add_kept(first_bucket.get((ref.id, cid)))
+    # A bucket whose queries earlier runs used up gets no more: its share goes to the others.
+    live = {(q.class_id, bucket(q)) for q in st.queries if not q.exhausted}
+    for cls in st.classes.values():
+        for b in cls.quota.buckets:
+            if (cls.spec.class_id, b) not in live:
+                cls.quota.set_dry(b)
 
 
 def source_row(session: Session, name: str, base_url: str, terms: str) -> SourceRow:
@@ -227,7 +250,7 @@ def _harvest_once(engine: Engine, settings: Settings, sources: Mapping[str, Sour
             run = start_run(session, dom_id, options, sources)
             st.report.run_id = run.id
             kept = {c.spec.synset: c.kept for c in st.classes.values()}
-            progress.start(picked, options.per_class, kept)
+            progress.start(picked, max((c.target for c in st.classes.values()), default=options.per_class), kept)
             if st.report.shared_with:
                 progress.note(f"the data folder {settings.data_dir} is shared with {len(st.report.shared_with)} other "
                               "store(s); their files are left alone")
@@ -262,3 +285,11 @@ def _stored_classes(session: Session, domain: str) -> list[ClassSpec]:
     if not specs:
         raise NotFoundError(f"domain {domain!r} has no classes in the store")
     return specs
+
+
+def _all_languages() -> list[str]:
+    try:
+        from ontology import LANGUAGES
+    except ImportError:  # pragma: no cover - the ontology package is part of the install
+        return ["en"]
+    return list(LANGUAGES)

@@ -22,7 +22,7 @@ from corpus.config import Settings
 from corpus.harvest import files
 from corpus.harvest.known import KnownImages, Ref
 from corpus.harvest.options import HarvestOptions, ProgressSink
-from corpus.harvest.plan import ClassSpec, PlannedQuery
+from corpus.harvest.plan import Bucket, ClassQuota, ClassSpec, PlannedQuery
 from corpus.harvest.report import HarvestReport, StageTimes
 from corpus.harvest.verify import Limits
 from corpus.licenses import LicensePolicy
@@ -31,7 +31,7 @@ from corpus.storage import as_data_dir
 from corpus.store.models import HarvestQuery
 
 __all__ = ["RunState", "Ticket", "Query", "ClassState", "Task", "Result", "PageEvent", "SearcherDone", "END",
-           "describe_error"]
+           "describe_error", "bucket"]
 
 
 @dataclass(eq=False)
@@ -65,6 +65,7 @@ class ClassState:
     target: int
     kept: int = 0  # stored images linked to the class (before and during this run)
     inflight: int = 0
+    quota: ClassQuota | None = None  # its fair shares by language and source (plan.ClassQuota)
 
 
 @dataclass(eq=False)
@@ -153,6 +154,8 @@ class RunState:
         self.classes[task.class_id].inflight += 1
         with self.cond:
             self.backlog[src] += 1
+            if task.query is not None:
+                self.classes[task.class_id].quota.add_inflight(bucket(task.query))
         self.work[src].put(task)
 
     def release(self) -> None:
@@ -168,6 +171,11 @@ class RunState:
         deadline = time.monotonic() + budget
         for t in self.threads:
             t.join(max(0.0, deadline - time.monotonic()))
+
+
+def bucket(q: Query) -> Bucket:
+    """Where a query searches: its language and source (what a fair share is counted by)."""
+    return (q.planned.lang, q.source)
 
 
 def describe_error(exc: BaseException) -> str:

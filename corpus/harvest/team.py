@@ -111,8 +111,9 @@ def merge(a: HarvestReport, b: HarvestReport) -> HarvestReport:
             mine.outcomes.update(c.outcomes)
         else:
             a.classes[synset] = c
-    for k in ("rejected", "failed", "dropped"):
+    for k in ("rejected", "failed", "dropped", "by_language", "by_source"):
         getattr(a, k).update(getattr(b, k))
+    a.unnamed = a.unnamed or b.unnamed
     a.source_errors.update(b.source_errors)
     a.query_errors.update(b.query_errors)
     a.stale_runs += b.stale_runs

@@ -22,7 +22,7 @@ from corpus.harvest import files
 from corpus.harvest.known import Ref
 from corpus.harvest.report import ClassReport, count_outcome
 from corpus.harvest.sanitize import UnusableHit, clean_hit, jsonable
-from corpus.harvest.state import PageEvent, Query, Result, RunState, SearcherDone, Task, Ticket
+from corpus.harvest.state import PageEvent, Query, Result, RunState, SearcherDone, Task, Ticket, bucket
 from corpus.licenses import attribution_line
 from corpus.sources.base import Hit
 from corpus.store.models import Annotation, HarvestRun, Image, ImageHit, Proposal, utcnow
@@ -150,7 +150,10 @@ class Writer:
                 ticket.n_hits += 1
                 self._new_row(q, hit, "rejected", reason[:64], crep)
                 continue
-            if cls.kept + cls.inflight >= cls.target:
+            # The class's total, and this language and source's fair share of it (plan.ClassQuota).
+            with self.st.cond:
+                room = cls.quota.room(bucket(q))
+            if cls.kept + cls.inflight >= cls.target or room <= 0:
                 ticket.full = False
                 break
             crep.found += 1
@@ -203,7 +206,9 @@ class Writer:
             cls = self.st.classes[q.class_id]
             with self.st.cond:
                 cls.kept += 1
+                cls.quota.add_kept(bucket(q))
                 self.st.cond.notify_all()
+            self._count_kept(q)
             self.st.progress.kept(cls.spec.synset, cls.kept)
             if crep is not None:
                 crep.linked += 1
@@ -262,6 +267,8 @@ class Writer:
         with self.st.cond:
             cls.inflight -= 1
             self.st.backlog[task.key[0]] -= 1
+            if task.query is not None:
+                cls.quota.add_inflight(bucket(task.query), -1)
             self.st.cond.notify_all()
         if res.claim:
             self.batch_claims.append(res.claim)
@@ -326,11 +333,11 @@ class Writer:
             self._new_row(q, hit, "failed", "not_written", crep, res)
         else:
             ref = self._new_row(q, hit, "stored", None, crep, res)
-            self._note_stored(ref, res, q.class_id)
+            self._note_stored(ref, res, q.class_id, q)
             if kind == "better":
                 self._supersede(other, ref, crep)
 
-    def _note_stored(self, ref: Ref, res: Result, class_id: int) -> None:
+    def _note_stored(self, ref: Ref, res: Result, class_id: int, q: Query | None = None) -> None:
         self.known.stored_paths.add(res.local_path)
         ref.pixels, ref.nbytes = (res.width or 0) * (res.height or 0), res.nbytes or 0
         ref.created = res.created
@@ -340,8 +347,15 @@ class Writer:
             ref.classes.add(class_id)
         with self.st.cond:
             cls.kept += 1
+            cls.quota.add_kept(bucket(q) if q is not None else None)  # a retried download: class only
             self.st.cond.notify_all()
+        if q is not None:
+            self._count_kept(q)
         self.st.progress.kept(cls.spec.synset, cls.kept)
+
+    def _count_kept(self, q: Query) -> None:
+        self.st.report.by_language[q.planned.lang] += 1
+        self.st.report.by_source[q.source] += 1
 
     def _supersede(self, old: Ref, new: Ref, crep: ClassReport) -> None:
         """``new`` is a better copy of the stored ``old``: ``new`` inherits ``old``'s queries

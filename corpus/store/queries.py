@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from corpus.errors import NotFoundError
 from corpus.store.models import Annotation, Domain, HarvestQuery, Image, ImageHit, OntologyClass, Proposal
+from corpus.store.models import Source as SourceRow
 
 
 class UnknownDomain(NotFoundError):
@@ -83,6 +84,38 @@ def images_per_class(session: Session, domain: str) -> list[tuple[str, int]]:
         .where(Domain.name == domain, Image.status == "stored")
         .group_by(OntologyClass.name)
     ).all()
+    return sorted(((name, n) for name, n in rows), key=lambda r: (-r[1], r[0]))
+
+
+def images_per_language(session: Session, domain: str | None = None) -> list[tuple[str, int]]:
+    """Stored images per language of the queries that found them (an image found in two languages
+    counts for both), optionally for one domain; languages in the ontology's order."""
+    q = (select(HarvestQuery.lang, func.count(func.distinct(Image.id)))
+         .join(ImageHit, ImageHit.query_id == HarvestQuery.id)
+         .join(Image, Image.id == ImageHit.image_id)
+         .where(Image.status == "stored"))
+    if domain is not None:
+        q = (q.join(OntologyClass, OntologyClass.id == HarvestQuery.class_id)
+             .join(Domain, Domain.id == OntologyClass.domain_id).where(Domain.name == domain))
+    rows = session.execute(q.group_by(HarvestQuery.lang)).all()
+    try:
+        from ontology import LANGUAGES
+    except ImportError:  # pragma: no cover
+        LANGUAGES = ()
+    order = {lang: i for i, lang in enumerate(LANGUAGES)}
+    return sorted(((lang, n) for lang, n in rows), key=lambda r: (order.get(r[0], len(order)), r[0]))
+
+
+def images_per_source(session: Session, domain: str | None = None) -> list[tuple[str, int]]:
+    """Stored images per source they were downloaded from, optionally for one domain."""
+    q = select(SourceRow.name, func.count(func.distinct(Image.id))).join(Image, Image.source_id == SourceRow.id) \
+        .where(Image.status == "stored")
+    if domain is not None:
+        q = (q.join(ImageHit, ImageHit.image_id == Image.id)
+             .join(HarvestQuery, HarvestQuery.id == ImageHit.query_id)
+             .join(OntologyClass, OntologyClass.id == HarvestQuery.class_id)
+             .join(Domain, Domain.id == OntologyClass.domain_id).where(Domain.name == domain))
+    rows = session.execute(q.group_by(SourceRow.name)).all()
     return sorted(((name, n) for name, n in rows), key=lambda r: (-r[1], r[0]))
 
 

@@ -39,8 +39,8 @@ def test_dry_run_plans_multilingual_queries_from_the_ontology(db_url, tmp_path):
     assert r.exit_code == 0, r.output
     assert "tennis player" in r.output and "тенисист" in r.output
     assert "openverse" in r.output and "commons" in r.output
-    # Openverse searches English only: 1 query there, 3 (one en + two bg lemmas) at Commons.
-    assert r.output.count("openverse") == 1
+    # Both sources take every language as text: 3 queries each (one en + two bg lemmas).
+    assert r.output.count("openverse") == 3 and r.output.count("commons") == 3
 
 
 def test_unknown_domain_and_source_are_clear_errors(db_url, tmp_path):

@@ -60,12 +60,15 @@ def test_anonymous_page_size_capped_and_token_sent(httpserver, make_settings, fa
     assert req.args["page_size"] == "50" and req.headers["Authorization"] == f"Bearer {API_KEY}"
 
 
-def test_english_only(make_settings, fake_time):
+def test_every_language_as_plain_text(httpserver, make_settings, fake_time):
+    """No lang parameter, but titles and tags in other languages match as literal tokens (issue 10):
+    every language is searched, as the text itself."""
+    httpserver.expect_request(PATH).respond_with_json(load("openverse_images_page1.json"))
     with _source(make_settings, fake_time) as src:
-        assert src.search_language("en") == ""
-        assert src.search_language("de") is None and src.search_language("bg") is None
-        with pytest.raises(SourceError, match="English only"):
-            src.search("Baum", "de")
+        assert src.search_language("en") == src.search_language("de") == src.search_language("bg") == ""
+        assert src.search_language("") is None
+        page = src.search("тенисист", "bg")
+    assert page.hits and httpserver.log[0][0].args["q"] == "тенисист" and "lang" not in httpserver.log[0][0].args
 
 
 def test_429_retry_after_then_success(httpserver, make_settings, fake_time):

@@ -64,7 +64,7 @@ def test_status_draws_class_and_license_charts(db_url, tmp_path):
     from PIL import Image as PILImage
 
     from corpus.store.db import session_scope
-    from corpus.store.queries import images_per_class, images_per_license
+    from corpus.store.queries import images_per_class, images_per_language, images_per_license, images_per_source
 
     eng = make_engine(db_url)
     with Session(eng) as s:
@@ -75,9 +75,13 @@ def test_status_draws_class_and_license_charts(db_url, tmp_path):
         assert images_per_license(s, "sport") == [("CC-BY-SA-4.0", 1)]
         assert images_per_license(s, "arts") == []
     eng.dispose()
+    with session_scope(make_engine(db_url)) as s:
+        assert images_per_language(s, "sport") == [("bg", 1)] and images_per_source(s, "sport") == [("commons", 1)]
+        assert images_per_language(s, "arts") == [] and images_per_source(s) == [("commons", 1)]
     out = tmp_path / "charts"
-    r = runner.invoke(app, ["--db", db_url, "status", "--charts", str(out)])
+    r = runner.invoke(app, ["--db", db_url, "status", "--charts", str(out)], env={"COLUMNS": "200"})
     assert r.exit_code == 0, r.output
-    for name in ("classes-sport.png", "licenses.png"):
+    assert "sport: images per language: bg 1" in r.output and "sport: images per source: commons 1" in r.output
+    for name in ("classes-sport.png", "languages-sport.png", "sources-sport.png", "licenses.png"):
         with PILImage.open(out / name) as im:
             assert im.format == "PNG" and im.width > 400
