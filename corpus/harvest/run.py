@@ -239,7 +239,8 @@ def _harvest_once(engine: Engine, settings: Settings, sources: Mapping[str, Sour
         run = None
         claims = None
         try:
-            st.report.stale_runs = claim_store(session, options, team=team_mode(engine, options.team))
+            team = team_mode(engine, options.team)
+            st.report.stale_runs = claim_store(session, options, team=team)
             picked, claims = claim_classes(engine, st.report, plan(st, _stored_classes(session, options.domain)), options)
             if not st.report.planned:
                 st.report.status = "done"
@@ -247,7 +248,7 @@ def _harvest_once(engine: Engine, settings: Settings, sources: Mapping[str, Sour
             prepare(st, session, picked)
             st.report.cleaned = st.folder.clean(frozenset(st.known.stored_paths))
             dom_id = session.scalar(select(Domain.id).where(Domain.name == options.domain))
-            run = start_run(session, dom_id, options, sources)
+            run = start_run(session, dom_id, options, sources, team=team)
             st.report.run_id = run.id
             kept = {c.spec.synset: c.kept for c in st.classes.values()}
             progress.start(picked, max((c.target for c in st.classes.values()), default=options.per_class), kept)

@@ -80,12 +80,18 @@ def _why_stale(run: HarvestRun, host: str, now: dt.datetime, stale_after_s: floa
     return None
 
 
-def start_run(session: Session, domain_id: int | None, options: HarvestOptions, sources: Mapping[str, Source]) -> HarvestRun:
-    """The ``running`` row of a new run, committed, saying which process runs it."""
+def start_run(session: Session, domain_id: int | None, options: HarvestOptions, sources: Mapping[str, Source],
+              *, team: bool = False) -> HarvestRun:
+    """The ``running`` row of a new run, committed, saying which process runs it.
+
+    In team mode several harvests share the store by design (each holds its own class leases,
+    corpus.harvest.team), so a run that is already going is a teammate, not a reason to give way."""
     run = HarvestRun(domain_id=domain_id, status="running", params=run_params(options, sources),
                      host=socket.gethostname()[:255], pid=os.getpid(), heartbeat_at=utcnow())
     session.add(run)
     session.commit()
+    if team:
+        return run
     # Two harvests that started at the same moment both passed claim_store: the later row gives way.
     now = utcnow()
     for other in session.scalars(select(HarvestRun).where(HarvestRun.status == "running", HarvestRun.id < run.id)):

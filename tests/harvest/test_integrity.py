@@ -574,3 +574,30 @@ def test_two_harvests_starting_at_once_on_one_store_the_later_gives_way(engine, 
     finally:
         other.kill()
         other.wait()
+
+
+def test_a_team_mode_run_does_not_give_way_to_a_teammate(engine):
+    """In team mode (PostgreSQL) harvests share the store on purpose, each with its own class
+    leases: a teammate's running row must not make a new run give way (CI saw a team harvest die
+    with HarvestLocked while the other held different classes)."""
+    import socket
+    import subprocess
+
+    from corpus.harvest.runs import claim_store, start_run
+    from corpus.store.models import utcnow
+
+    other = subprocess.Popen(["sleep", "30"])
+    try:
+        with Session(engine, expire_on_commit=False) as s:
+            assert claim_store(s, OPTS, team=True) == []
+            s.add(HarvestRun(status="running", host=socket.gethostname()[:255], pid=other.pid,
+                             heartbeat_at=utcnow()))
+            s.commit()
+            run = start_run(s, None, OPTS, {}, team=True)
+            assert run.status == "running"
+        with Session(engine) as s:
+            runs = s.scalars(select(HarvestRun).order_by(HarvestRun.id)).all()
+        assert [(r.id, r.status) for r in runs] == [(1, "running"), (2, "running")]
+    finally:
+        other.kill()
+        other.wait()
