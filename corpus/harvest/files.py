@@ -40,11 +40,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from corpus.errors import CorpusIOError
-from corpus.storage import is_url, open_storage
+from corpus.storage import TMP_PREFIX, is_url, open_storage
 
 IMAGES_DIR = "images"
 STORES_DIR = ".corpus"  # data_dir/.corpus/<store_id>/{store.json,tmp/}
-TMP_PREFIX = ".tmp-"
 EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif"}
 
 
@@ -64,24 +63,11 @@ def relative_path(sha1: str, ext: str) -> str:
 
 def write_atomic(data_dir: Path, rel_path: str, data: bytes, fsync: bool = True) -> Path:
     """Write ``data`` to ``data_dir/rel_path`` so that the final name only ever holds the whole file
-    (for files that are not images of a store, e.g. exports; images go through :class:`DataFolder`)."""
-    if is_url(data_dir):  # object storage: see corpus.storage (one PUT is atomic there)
-        open_storage(data_dir).write_atomic(rel_path, data, fsync=fsync)
-        return rel_path
-    final = Path(data_dir) / rel_path
-    final.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX, dir=final.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            if fsync:
-                fh.flush()
-                os.fsync(fh.fileno())
-        os.replace(tmp, final)
-    except BaseException:
-        _unlink(tmp)
-        raise
-    return final
+    (for files that are not images of a store, e.g. exports; images go through :class:`DataFolder`).
+    One implementation for both kinds of data folder: :meth:`corpus.storage.Storage.write_atomic`."""
+    storage = open_storage(data_dir)
+    storage.write_atomic(rel_path, data, fsync=fsync)
+    return storage.local_path(rel_path) if storage.is_local else rel_path
 
 
 def remove(data_dir: Path, rel_path: str) -> bool:
