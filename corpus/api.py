@@ -149,27 +149,26 @@ class Corpus:
 
     def upgrade(self, *, revision: str = "head") -> str | None:
         """Migrate the store up to ``revision`` (creating it when missing); returns the new revision."""
-        from corpus.store.db import current_revision, safe_url, upgrade
+        from corpus.store.db import upgrade
 
-        try:
-            upgrade(self.db_url, revision)
-        except CorpusError:
-            raise  # already one clear line (an unreachable store, a bad URL)
-        except Exception as exc:  # a failed migration: the cause, on one line
-            raise StoreError(f"upgrade of {safe_url(self.db_url)} failed: {one_line(exc)}") from exc
-        return current_revision(self.db_url)
+        return self._migrate(upgrade, "upgrade", revision)
 
     def downgrade(self, *, revision: str) -> str | None:
         """Migrate the store down to ``revision`` (``"base"`` drops every table: all data is lost)."""
-        from corpus.store.db import current_revision, downgrade, safe_url
+        from corpus.store.db import downgrade
 
         self.close()
+        return self._migrate(downgrade, "downgrade", revision)
+
+    def _migrate(self, step, what: str, revision: str) -> str | None:
+        from corpus.store.db import current_revision, safe_url
+
         try:
-            downgrade(self.db_url, revision)
+            step(self.db_url, revision)
         except CorpusError:
             raise  # already one clear line (an unreachable store, a bad URL)
         except Exception as exc:  # a failed migration: the cause, on one line
-            raise StoreError(f"downgrade of {safe_url(self.db_url)} failed: {one_line(exc)}") from exc
+            raise StoreError(f"{what} of {safe_url(self.db_url)} failed: {one_line(exc)}") from exc
         return current_revision(self.db_url)
 
     def revision(self) -> tuple[str | None, str | None]:
