@@ -1,31 +1,28 @@
 """The one interface every detector backend implements, and the one type that leaves it.
 
 An :class:`Annotator` takes a batch of decoded images (RGB ``uint8`` arrays, ``H x W x 3``) and
-returns, per image, a list of :class:`Instance`: detector label, score, box and mask, all in the
-pixel coordinates of the image it was given. Annotators know images and models, nothing of the
-store or the ontology (``corpus.annotate`` maps and stores).
+returns, per image, a list of :class:`corpus.instances.Instance` (re-exported here): detector
+label, score, box and mask, all in the pixel coordinates of the image it was given. The same type
+goes on to the store, review, preview and the COCO files (see :mod:`corpus.instances` for its
+conventions). Annotators know images and models, nothing of the store or the ontology
+(``corpus.annotate`` maps and stores).
 
-Conventions (shared with COCO):
-
-* ``Instance.box`` is ``(x0, y0, x1, y1)`` (xyxy) in pixels, float; ``Instance.box_xywh`` gives the
-  COCO ``[x, y, w, h]`` form.
-* ``Instance.mask`` is either a boolean ``H x W`` numpy array over the whole image or a COCO RLE
-  dict ``{"size": [h, w], "counts": str}``; :meth:`Instance.rle` and :meth:`Instance.mask_array`
-  convert on demand, so backends return whichever they have.
+Backends return masks as whichever they have: a boolean ``H x W`` array over the whole image or
+a COCO RLE dict; :func:`instances_from_arrays` is the conversion from plain detector arrays.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Protocol, Sequence, runtime_checkable
+from typing import Any, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
-from annotators import masks as _masks
+from corpus import masks as _masks
 from corpus.errors import ModelError
+from corpus.instances import Instance  # the one instance type (re-exported for backends)
 
 __all__ = [
     "Annotator",
@@ -54,46 +51,6 @@ COCO80: tuple[str, ...] = (
 
 class AnnotatorError(ModelError):
     """A model cannot be loaded or run; the message says what to provide and where."""
-
-
-@dataclass(frozen=True, eq=False)
-class Instance:
-    """One detected object instance.
-
-    ``box`` is xyxy in image pixels; ``mask`` is a bool ``H x W`` array over the whole image, a
-    COCO RLE dict, or ``None`` for box-only detectors.
-    """
-
-    label: str
-    score: float
-    box: tuple[float, float, float, float]
-    mask: np.ndarray | dict[str, Any] | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict)
-
-    @property
-    def box_xywh(self) -> tuple[float, float, float, float]:
-        x0, y0, x1, y1 = self.box
-        return (x0, y0, x1 - x0, y1 - y0)
-
-    def mask_array(self) -> np.ndarray | None:
-        if self.mask is None or isinstance(self.mask, np.ndarray):
-            return self.mask
-        return _masks.rle_to_mask(self.mask)
-
-    def rle(self) -> dict[str, Any] | None:
-        if self.mask is None or isinstance(self.mask, dict):
-            return self.mask
-        return _masks.mask_to_rle(self.mask)
-
-    @property
-    def area(self) -> float:
-        """Mask area in pixels (box area for box-only instances)."""
-        if self.mask is None:
-            _, _, w, h = self.box_xywh
-            return float(w * h)
-        if isinstance(self.mask, dict):
-            return _masks.rle_area(self.mask)
-        return float(np.count_nonzero(self.mask))
 
 
 @runtime_checkable

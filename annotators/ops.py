@@ -8,7 +8,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from annotators import masks as _masks
+from corpus import masks as _masks
 
 
 @dataclass(frozen=True)

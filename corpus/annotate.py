@@ -31,7 +31,7 @@ from annotators.base import Annotator, Instance, load_rgb
 from annotators.mapping import ClassInfo, LabelMapper, Policy, wordnet_closure
 from corpus.claims import Claims, team_mode
 from corpus.storage import display, is_url, open_storage
-from corpus.store.annotations import open_proposals_as_annotations
+from corpus.store.annotations import open_proposals_as_annotations, proposal_row
 from corpus.store.db import session_scope
 from corpus.store.queries import UnknownDomain, resolve_domain
 from corpus.store.models import (
@@ -200,13 +200,8 @@ def _decode(job: ImageJob, data_dir: Path):
 
 
 def _proposal_row(inst: Instance, image_id: int, class_id: int | None, annotator: Annotator, rule: str) -> Proposal:
-    x, y, w, h = inst.box_xywh
-    rle = inst.rle()
-    return Proposal(
-        image_id=image_id, class_id=class_id, detector_label=inst.label[:64], model_name=annotator.name,
-        model_version=annotator.version, params={**annotator.params, "mapping": rule}, score=float(inst.score),
-        bbox_x=x, bbox_y=y, bbox_w=w, bbox_h=h, mask_rle=rle, area=inst.area,
-    )
+    return proposal_row(inst, image_id=image_id, class_id=class_id, model_name=annotator.name,
+                        model_version=annotator.version, params={**annotator.params, "mapping": rule})
 
 
 @dataclass

@@ -80,7 +80,7 @@ class ModelWorker:
         ok, images, failed, _ = decode_batch(jobs, self.data_dir)
         results = self.annotator.annotate(images) if images else []
         # Masks travel as RLE: a boolean array per instance would cross the object store raw.
-        out = [[Instance(i.label, i.score, i.box, i.rle(), dict(i.extra)) for i in insts] for insts in results]
+        out = [[i.with_rle() for i in insts] for insts in results]
         return [j.image_id for j in ok], out, failed, time.perf_counter() - t
 
 

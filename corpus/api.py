@@ -44,7 +44,7 @@ if TYPE_CHECKING:  # the heavy modules load when a call needs them, not on `impo
     from corpus.harvest.run import HarvestReport
     from corpus.ontology_load import LoadResult
     from corpus.preview import PreviewSummary
-    from corpus.review import AnnotationRow
+    from corpus.instances import Instance
     from corpus.store.models import ReviewEvent
     from corpus.store.queries import DomainStatus
     from ontology.model import DomainOntology
@@ -850,11 +850,16 @@ class Review:
         min_score: float | None = None,
         max_score: float | None = None,
         limit: int | None = 50,
-    ) -> list["AnnotationRow"]:
+    ) -> list["Instance"]:
         """Annotations with these statuses (literal: ``accepted`` is not widened to ``edited``;
         ``"all"`` for every status), the most doubtful (lowest score) first; ``limit`` 0 or None
         for all. ``model`` (name or name@version) and the scores are those of the proposal an
-        annotation came from."""
+        annotation came from.
+
+        Each is a :class:`corpus.instances.Instance` (the type models return and exports write):
+        ``id``, ``image_id``, ``class_name``, ``score``, ``box_xywh``, ``mask``, and the review
+        state as attributes (``status``, ``version``, ``origin``, ``reviewed_by``, ``model``,
+        ``synset``, ``file``); ``corpus.review.annotation_record`` makes a plain dict of one."""
         from corpus.review import list_annotations, parse_review_statuses
         from corpus.store.queries import resolve_domain
 

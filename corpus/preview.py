@@ -23,7 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from annotators.base import load_rgb
-from annotators.masks import rle_to_mask
+from corpus.instances import Instance
 from corpus.annotate import UNCLASSIFIED  # the name proposals of no class are counted under
 from corpus.errors import UsageError
 from corpus.storage import open_storage
@@ -31,27 +31,19 @@ from corpus.store.db import session_scope
 from corpus.store.queries import resolve_domain
 from corpus.store.models import HarvestQuery, Image, ImageHit, OntologyClass, Proposal
 
-__all__ = ["PreviewItem", "PreviewSummary", "draw_items", "contact_sheet", "write_previews"]
+__all__ = ["PreviewSummary", "caption", "draw_items", "contact_sheet", "write_previews"]
 
-@dataclass(frozen=True)
-class PreviewItem:
-    proposal_id: int
-    image_id: int
-    class_name: str
-    detector_label: str
-    score: float
-    box_xywh: tuple[float, float, float, float]
-    rle: dict[str, Any] | None
-
-    @property
-    def caption(self) -> str:
-        if self.class_name == UNCLASSIFIED:
-            name = f"{self.detector_label} (no class)"
-        elif self.class_name == self.detector_label:
-            name = self.class_name
-        else:
-            name = f"{self.class_name} ({self.detector_label})"
-        return f"{name} {self.score:.2f}"
+def caption(inst: Instance) -> str:
+    """``class (detector label) score``: the class alone when the detector used its name, and
+    "(no class)" for a proposal mapped to no class."""
+    cname = inst.class_name or UNCLASSIFIED
+    if cname == UNCLASSIFIED:
+        name = f"{inst.label} (no class)"
+    elif cname == inst.label:
+        name = cname
+    else:
+        name = f"{cname} ({inst.label})"
+    return f"{name} {inst.score or 0.0:.2f}"
 
 
 @dataclass
@@ -84,32 +76,45 @@ def _label(img: np.ndarray, text: str, x: int, y: int, color: tuple[int, int, in
     cv2.putText(img, text, (x, y - base), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), 1, cv2.LINE_AA)
 
 
-def draw_items(image: np.ndarray, items: Sequence[PreviewItem]) -> np.ndarray:
-    """A copy of the RGB image with the items' masks, boxes and captions drawn (lowest score first)."""
+def _mask_on(it: Instance, height: int, width: int) -> np.ndarray | None:
+    """The instance's mask on an image of this size; None (draw the box alone) when it has none
+    or one of another size (an image file replaced after annotation would index out of bounds)."""
+    m = it.mask
+    if m is None or (isinstance(m, np.ndarray) and m.shape != (height, width)) or (
+            isinstance(m, dict) and tuple(m.get("size", ())) != (height, width)):
+        return None
+    try:
+        return it.mask_array(height, width)
+    except (ValueError, TypeError):  # not a readable mask: the box will do
+        return None
+
+
+def draw_items(image: np.ndarray, items: Sequence[Instance]) -> np.ndarray:
+    """A copy of the RGB image with the instances' masks, boxes and captions drawn (lowest score
+    first)."""
     out = image.copy()
-    scale = max(0.4, min(out.shape[:2]) / 1000)
-    for it in sorted(items, key=lambda i: i.score):
-        color = color_for(it.class_name)
-        # A mask of another size (an image file replaced after annotation) would index out of
-        # bounds: draw the box alone rather than fail the whole preview.
-        if it.rle is not None and tuple(it.rle.get("size", ())) == out.shape[:2]:
-            _overlay(out, rle_to_mask(it.rle), color)
-        x, y, w, h = (int(round(v)) for v in it.box_xywh)
-        cv2.rectangle(out, (x, y), (x + w, y + h), color, 2)
-        _label(out, it.caption, x, y, color, scale)
+    h, w = out.shape[:2]
+    scale = max(0.4, min(h, w) / 1000)
+    for it in sorted(items, key=lambda i: i.score or 0.0):
+        color = color_for(it.class_name or UNCLASSIFIED)
+        if (mask := _mask_on(it, h, w)) is not None:
+            _overlay(out, mask, color)
+        x, y, bw, bh = (int(round(v)) for v in it.box_xywh)
+        cv2.rectangle(out, (x, y), (x + bw, y + bh), color, 2)
+        _label(out, caption(it), x, y, color, scale)
     return out
 
 
-def _tile(image: np.ndarray, it: PreviewItem, size: int) -> np.ndarray:
+def _tile(image: np.ndarray, it: Instance, size: int) -> np.ndarray:
     h, w = image.shape[:2]
     x, y, bw, bh = it.box_xywh
     m = 0.1 * max(bw, bh)
     x0, y0 = max(int(x - m), 0), max(int(y - m), 0)
     x1, y1 = min(int(np.ceil(x + bw + m)), w), min(int(np.ceil(y + bh + m)), h)
     crop = image[y0:y1, x0:x1].copy()
-    color = color_for(it.class_name)
-    if it.rle is not None and tuple(it.rle.get("size", ())) == (h, w):
-        _overlay(crop, rle_to_mask(it.rle)[y0:y1, x0:x1], color)
+    color = color_for(it.class_name or UNCLASSIFIED)
+    if (mask := _mask_on(it, h, w)) is not None:
+        _overlay(crop, mask[y0:y1, x0:x1], color)
     tile = np.full((size + 18, size, 3), 255, dtype=np.uint8)
     if crop.size:
         r = size / max(crop.shape[:2])
@@ -117,7 +122,7 @@ def _tile(image: np.ndarray, it: PreviewItem, size: int) -> np.ndarray:
                           interpolation=cv2.INTER_AREA)
         oy, ox = (size - crop.shape[0]) // 2, (size - crop.shape[1]) // 2
         tile[oy:oy + crop.shape[0], ox:ox + crop.shape[1]] = crop
-    cv2.putText(tile, f"{it.score:.2f} #{it.image_id}", (3, size + 13), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 0), 1,
+    cv2.putText(tile, f"{it.score or 0.0:.2f} #{it.image_id}", (3, size + 13), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 0), 1,
                 cv2.LINE_AA)
     return tile
 
@@ -184,13 +189,12 @@ def write_previews(
              .order_by(Proposal.image_id, Proposal.id))
         if model:
             q = q.where(Proposal.model_name == model)
-        by_image: dict[int, list[PreviewItem]] = defaultdict(list)
+        by_image: dict[int, list[Instance]] = defaultdict(list)
         paths: dict[int, str] = {}
         for p, cname, local_path in s.execute(q):
             if limit is not None and p.image_id not in by_image and len(by_image) >= limit:
                 continue
-            by_image[p.image_id].append(PreviewItem(p.id, p.image_id, cname or UNCLASSIFIED, p.detector_label,
-                                                    p.score, (p.bbox_x, p.bbox_y, p.bbox_w, p.bbox_h), p.mask_rle))
+            by_image[p.image_id].append(Instance.from_proposal(p, cname or UNCLASSIFIED))
             paths[p.image_id] = local_path
     tiles: dict[str, list[tuple[float, np.ndarray]]] = defaultdict(list)
     total = len(by_image)
@@ -205,7 +209,7 @@ def write_previews(
         summary.images += 1
         summary.proposals += len(items)
         for it in items:
-            bucket = tiles[it.class_name]
+            bucket = tiles[it.class_name or UNCLASSIFIED]
             # Keep the best per_class tiles only; a big domain would otherwise hold every crop in memory.
             if len(bucket) < per_class or it.score > min(b[0] for b in bucket):
                 bucket.append((it.score, _tile(img, it, tile)))

@@ -17,7 +17,6 @@ import datetime as dt
 import getpass
 import math
 import os
-from dataclasses import dataclass
 from typing import Any, Sequence
 
 from sqlalchemy import func, select
@@ -26,6 +25,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from corpus import shapes
 from corpus.errors import ConflictError, UsageError
+from corpus.instances import Instance
 from corpus.store.annotations import open_proposals_as_annotations, snapshot
 from corpus.store.models import (IMAGE_REVIEW_ACTIONS, REVIEW_STATUSES, Annotation, Domain, Image, ImageReview,
                                  OntologyClass, Proposal, ReviewEvent, utcnow)
@@ -190,7 +190,7 @@ def geometry(
     """Columns for a shape given as a segmentation and/or a box, checked by :mod:`corpus.shapes`
     (finite, inside the image, bounded) before anything rasterises it. With a segmentation, box
     and area are the mask's (a box given along with it is checked, then superseded)."""
-    from annotators import masks as amasks
+    from corpus import masks as amasks
 
     if segmentation is not None and not (shapes.is_polygons(segmentation) or shapes.is_rle(segmentation)):
         raise ReviewError("segmentation must be COCO polygons [[x1, y1, x2, y2, x3, y3, ...], ...] or an RLE")
@@ -290,26 +290,12 @@ def open_proposals(
     return len(open_proposals_as_annotations(session, session.scalars(q).all(), who=who))
 
 
-@dataclass(frozen=True)
-class AnnotationRow:
-    id: int
-    image_id: int
-    file: str
-    class_name: str
-    synset: str
-    status: str
-    origin: str
-    score: float | None
-    bbox: tuple[float, float, float, float]
-    version: int
-    reviewed_by: str | None
-    model: str | None = None  # "name@version" of the proposal it came from
-
-    def as_dict(self) -> dict[str, Any]:
-        """A plain record (JSON, CSV)."""
-        return {"id": self.id, "image_id": self.image_id, "file": self.file, "class": self.class_name,
-                "synset": self.synset, "status": self.status, "origin": self.origin, "score": self.score,
-                "model": self.model, "bbox": list(self.bbox), "version": self.version, "reviewed_by": self.reviewed_by}
+def annotation_record(inst: Instance) -> dict[str, Any]:
+    """A listed annotation (from :func:`list_annotations`) as a plain record for JSON and CSV."""
+    return {"id": inst.id, "image_id": inst.image_id, "file": inst.extra.get("file", ""), "class": inst.class_name,
+            "synset": inst.extra.get("synset"), "status": inst.extra.get("status"), "origin": inst.extra.get("origin"),
+            "score": inst.score, "model": inst.extra.get("model"), "bbox": list(inst.box_xywh),
+            "version": inst.extra.get("version"), "reviewed_by": inst.extra.get("reviewed_by")}
 
 
 def _filtered(session: Session, q, domain: Domain | None, *, statuses: Sequence[str], image_id: int | None,
@@ -351,11 +337,17 @@ def list_annotations(
     min_score: float | None = None,
     max_score: float | None = None,
     limit: int | None = 50,
-) -> list[AnnotationRow]:
+) -> list[Instance]:
     """Annotations to look at, lowest proposal score first (the doubtful ones); ``limit`` None
-    (or 0) for all."""
+    (or 0) for all.
+
+    Each is an :class:`~corpus.instances.Instance` (``score`` and ``label``: those of the proposal
+    it came from, if any); its review state is in ``extra`` and readable as attributes:
+    ``status``, ``origin``, ``version``, ``reviewed_by``, ``model`` ("name@version" of the proposal),
+    ``synset`` and ``file`` (the image's path in the data folder). :func:`annotation_record`
+    makes a plain record of one."""
     q = (select(Annotation, OntologyClass.name, OntologyClass.synset, Proposal.score, Image.local_path,
-                Proposal.model_name, Proposal.model_version)
+                Proposal.model_name, Proposal.model_version, Proposal.detector_label)
          .join(OntologyClass, OntologyClass.id == Annotation.class_id)
          .join(Image, Image.id == Annotation.image_id)
          .outerjoin(Proposal, Proposal.id == Annotation.proposal_id))
@@ -365,10 +357,11 @@ def list_annotations(
     if limit:
         q = q.limit(limit)
     out = []
-    for ann, name, synset, score, path, mname, mversion in session.execute(q):
-        out.append(AnnotationRow(ann.id, ann.image_id, path or "", name, synset, ann.status, ann.origin, score,
-                                 (ann.bbox_x, ann.bbox_y, ann.bbox_w, ann.bbox_h), ann.version, ann.reviewed_by,
-                                 f"{mname}@{mversion}" if mname else None))
+    for ann, name, synset, score, path, mname, mversion, label in session.execute(q):
+        out.append(Instance.from_annotation(
+            ann, name, label=label, score=score, file=path or "", synset=synset, status=ann.status,
+            origin=ann.origin, version=ann.version, reviewed_by=ann.reviewed_by,
+            model=f"{mname}@{mversion}" if mname else None))
     return out
 
 

@@ -24,7 +24,9 @@ from __future__ import annotations
 import math
 from typing import Any, Sequence
 
+from corpus import masks as amasks
 from corpus.errors import UsageError
+from corpus.masks import is_polygons, is_rle, rle_runs  # what a segmentation is: defined with the codec
 
 MAX_POINTS = 20_000  # vertices per annotation, all polygons together (a traced 4K mask has ~3,000)
 MAX_POLYGONS = 1_000
@@ -46,23 +48,6 @@ def is_number(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
-def is_rle(seg: Any) -> bool:
-    return isinstance(seg, dict) and "counts" in seg and "size" in seg
-
-
-def is_polygons(seg: Any) -> bool:
-    """A non-empty list of polygons with at least three points each (what pycocotools accepts)."""
-    return (
-        isinstance(seg, list)
-        and len(seg) > 0
-        and all(
-            isinstance(p, list) and len(p) >= 6 and len(p) % 2 == 0
-            and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in p)
-            for p in seg
-        )
-    )
-
-
 def _fmt(v: float) -> str:
     return f"{v:g}"
 
@@ -82,30 +67,6 @@ def box_problem(bbox: Any, width: int | None = None, height: int | None = None) 
     elif max(abs(x), abs(y), x + w, y + h) > MAX_COORD:
         return f"box {[_fmt(v) for v in (x, y, w, h)]} lies beyond any image"
     return None
-
-
-def rle_runs(counts: str) -> list[int] | None:
-    """The run lengths of a compressed COCO RLE string (pycocotools' ``rleFrString``), or None if
-    it ends mid-number. pycocotools itself decodes a string whose runs fall short of the mask
-    into uninitialised memory, so the sum is checked here."""
-    runs: list[int] = []
-    p = 0
-    while p < len(counts):
-        x, k, more = 0, 0, True
-        while more:
-            if p >= len(counts):
-                return None
-            c = ord(counts[p]) - 48
-            x |= (c & 0x1F) << (5 * k)
-            more = bool(c & 0x20)
-            p += 1
-            k += 1
-            if not more and c & 0x10:
-                x |= -1 << (5 * k)
-        if len(runs) > 2:
-            x += runs[-2]
-        runs.append(x)
-    return runs
 
 
 def _rle_problem(seg: dict[str, Any], width: int | None, height: int | None) -> str | None:
@@ -193,7 +154,7 @@ def shape_problem(segmentation: Any | None, bbox: Sequence[float] | None, width:
         return None
     if problem := segmentation_problem(segmentation, width, height):
         return f"segmentation: {problem}"
-    if covers_pixel and width and height and mask_area(segmentation, width, height) <= 0:
+    if covers_pixel and width and height and amasks.area(segmentation, height, width) <= 0:
         return f"the segmentation covers no pixel of the {width}x{height} image"
     return None
 
@@ -203,15 +164,6 @@ def check_shape(segmentation: Any | None, bbox: Sequence[float] | None, width: i
     """Raise :class:`ShapeError` if :func:`shape_problem` finds one."""
     if problem := shape_problem(segmentation, bbox, width, height, **kw):
         raise ShapeError(problem)
-
-
-def mask_area(segmentation: Any, width: int, height: int) -> float:
-    """Pixels covered by a segmentation that passed :func:`segmentation_problem` for this size."""
-    from annotators import masks as amasks
-
-    if is_rle(segmentation):
-        return amasks.rle_area(segmentation)
-    return amasks.rle_area(amasks.polygons_to_rle(segmentation, height, width))
 
 
 # --- the one conversion to COCO ------------------------------------------------------------
@@ -231,10 +183,6 @@ class CocoShape:
         return f"CocoShape(bbox={self.bbox}, area={self.area}, note={self.note!r})"
 
 
-def _box_polygon(x: float, y: float, w: float, h: float) -> list[list[float]]:
-    return [[x, y, x + w, y, x + w, y + h, x, y + h]]
-
-
 def coco_shape(segmentation: Any | None, bbox: Sequence[float] | None, width: int, height: int,
                mode: str = "polygon", area_hint: float | None = None) -> CocoShape | None:
     """The one place an instance becomes COCO (training export, COCO Annotator export, evaluate).
@@ -249,8 +197,6 @@ def coco_shape(segmentation: Any | None, bbox: Sequence[float] | None, width: in
     recorded). With polygons written as they are stored, a positive hint is taken as the area
     and the box is the polygons' extent widened to whole pixels (it holds every pixel they
     rasterise to), so the common case costs no rasterising at all."""
-    from annotators import masks as amasks
-
     if not (width and height):
         raise ShapeError(f"the image size {width}x{height} is unknown")
     if segmentation is not None and (problem := segmentation_problem(segmentation, width, height)):
@@ -269,29 +215,19 @@ def coco_shape(segmentation: Any | None, bbox: Sequence[float] | None, width: in
             return None  # a box of zero size: empty, not unsafe
         raise ShapeError(box_problem(box, width, height) if box is not None else "no segmentation and no box")
 
-    def rle_of(seg: Any) -> dict[str, Any]:
-        if is_rle(seg):
-            return seg if isinstance(seg["counts"], str) else amasks.mask_to_rle(amasks.rle_to_mask(seg))
-        return amasks.polygons_to_rle(seg, height, width)
-
     seg, note = segmentation, ""
-    source = rle_of(seg) if seg is not None else None  # the stored mask: its bounds are the box
+    source = amasks.to_rle(seg, height, width) if seg is not None else None  # the stored mask: its bounds are the box
     if seg is not None:
         if mode == "rle" and not (is_rle(seg) and isinstance(seg["counts"], str)):
             seg, note = source, "converted"
         elif mode == "polygon" and is_rle(seg):
-            traced = amasks.mask_to_polygons(amasks.rle_to_mask(seg), min_area=0.0)
-            # A traced contour can enclose no pixel centre (a one-pixel-wide L): drop such
-            # polygons, as pycocotools would rasterise them to nothing.
-            seg = [p for p in traced if amasks.rle_area(amasks.polygons_to_rle([p], height, width)) > 0]
-            note = "converted"
-            if not seg:
-                seg = None
-    rle = (source if seg is segmentation else rle_of(seg)) if seg is not None else None
+            # Traced polygons that enclose no pixel centre are dropped (masks.to_polygons).
+            seg, note = amasks.to_polygons(seg, height, width) or None, "converted"
+    rle = (source if seg is segmentation else amasks.to_rle(seg, height, width)) if seg is not None else None
     if rle is None or amasks.rle_area(rle) <= 0:
         if not box_ok:
             return None
-        seg, note, source = _box_polygon(*box), "box", None
+        seg, note, source = amasks.box_polygon(*box), "box", None
         rle = amasks.polygons_to_rle(seg, height, width)
         if mode == "rle":
             seg = rle
@@ -313,4 +249,4 @@ def _union(a: Sequence[float], b: Sequence[float] | None) -> list[float]:
 
 
 __all__ = ["CocoShape", "coco_shape", "rle_runs", "ShapeError", "tolerance", "is_number", "is_rle", "is_polygons", "box_problem", "segmentation_problem",
-           "shape_problem", "check_shape", "mask_area", "MAX_POINTS", "MAX_POLYGONS", "MAX_OUTLINE"]
+           "shape_problem", "check_shape", "MAX_POINTS", "MAX_POLYGONS", "MAX_OUTLINE"]

@@ -34,7 +34,8 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from corpus.shapes import CocoShape, ShapeError, coco_shape
+from corpus.instances import Instance
+from corpus.shapes import CocoShape, ShapeError
 from corpus.coco.categories import annotator_names, domain_categories, resolve_domain
 from corpus.coco.images import FilePlacer, file_name, image_select, image_size, license_of
 from corpus.coco.writer import JsonObjectWriter
@@ -105,8 +106,7 @@ class AnnotatorExportSummary:
 def _shape(ann: Any, width: int, height: int) -> CocoShape | None:
     """The annotation as sent to COCO Annotator (polygons only), or None if its shape is unusable."""
     try:
-        return coco_shape(ann.segmentation, (ann.bbox_x, ann.bbox_y, ann.bbox_w, ann.bbox_h), width, height, "polygon",
-                          area_hint=ann.area)
+        return Instance.from_annotation(ann).to_coco(width, height, "polygon")
     except ShapeError:
         return None
 
@@ -196,24 +196,18 @@ def export_coco_annotator(
                 )
                 for ann in anns:
                     width, height = sizes[ann.image_id]
-                    shape = _shape(ann, width, height)
-                    if shape is None:  # unsafe to rasterise (a store older than the shape checks)
+                    entry, note = Instance.from_annotation(ann).coco(width, height, "polygon",
+                                                                     category_id=cat_id[ann.class_id])
+                    if entry is None:  # unsafe to rasterise (a store older than the shape checks)
                         summary.invalid += 1
                         continue
-                    summary.box_only += shape.note == "box"
-                    summary.converted += shape.note == "converted"
-                    w.item({
-                        "id": ann.id,
-                        "image_id": ann.image_id,
-                        "category_id": cat_id[ann.class_id],
-                        "segmentation": shape.segmentation,
-                        "bbox": shape.bbox,
-                        "area": int(round(shape.area)),
-                        "iscrowd": False,
-                        "isbbox": False,
-                        "color": id_color(ann.id),
-                        "metadata": {"corpus_id": ann.id, "corpus_version": ann.version, "status": ann.status},
-                    })
+                    summary.box_only += note == "box"
+                    summary.converted += note == "converted"
+                    # COCO Annotator's own fields: integer area, boolean flags, a colour per
+                    # instance and our ids, by which the import matches its edits back.
+                    entry.update(area=int(round(entry["area"])), iscrowd=False, isbbox=False, color=id_color(ann.id),
+                                 metadata={"corpus_id": ann.id, "corpus_version": ann.version, "status": ann.status})
+                    w.item(entry)
                     summary.annotations += 1
                 w.end_array()
                 summary.parts.append(w.close())

@@ -20,7 +20,7 @@ from sqlalchemy import and_, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from corpus.shapes import CocoShape, ShapeError, coco_shape, is_polygons, is_rle
+from corpus.instances import Instance
 from corpus.coco.categories import domain_categories, resolve_domain
 from corpus.store.models import AnnotatedImage, Annotation, Image, ImageReview, Proposal
 
@@ -60,15 +60,6 @@ class ModelEvaluation:
     @property
     def label(self) -> str:
         return f"{self.model_name}@{self.model_version[:12]}"
-
-
-def _instance(seg: Any, box: list[float], width: int, height: int) -> CocoShape | None:
-    """The instance as the export writes it (corpus.shapes.coco_shape: checked, area from the
-    mask, box = the mask's bounds), or None if nothing usable covers a pixel."""
-    try:
-        return coco_shape(seg if (is_polygons(seg) or is_rle(seg)) else None, box, width, height, "any")
-    except ShapeError:
-        return None
 
 
 def _coco(images: list[dict], cats: list[dict], anns: list[dict]):
@@ -158,23 +149,20 @@ def evaluate(engine: Engine, domain: str | None = None, models: list[str] | None
             for a in session.scalars(select(Annotation).where(
                     Annotation.image_id.in_(img_ids), Annotation.class_id.in_(class_ids),
                     Annotation.status.in_(("accepted", "edited")))):
-                shape = _instance(a.segmentation, [a.bbox_x, a.bbox_y, a.bbox_w, a.bbox_h], *size[a.image_id])
-                if shape is None:
-                    continue
-                truth.append({"id": a.id, "image_id": a.image_id, "category_id": a.class_id, "bbox": shape.bbox,
-                              "area": shape.area, "iscrowd": int(a.iscrowd), "segmentation": shape.segmentation})
+                # Ground truth as the export writes it (checked, area from the mask, box = its
+                # bounds), kept as stored (RLE or polygons).
+                entry, _ = Instance.from_annotation(a).coco(*size[a.image_id], "any", category_id=a.class_id)
+                if entry is not None:
+                    truth.append(entry)
             dets = []
             for p in session.scalars(select(Proposal).where(
                     Proposal.image_id.in_(img_ids), Proposal.model_name == name, Proposal.model_version == version)):
-                box = [p.bbox_x, p.bbox_y, p.bbox_w, p.bbox_h]
-                shape = _instance(p.mask_rle, box, *size[p.image_id])
-                if shape is None:
-                    continue
                 # A detection's box is what the model predicted (box AP scores that); its mask and
                 # area are the mask's.
-                dets.append({"id": p.id, "image_id": p.image_id, "category_id": p.class_id or 0, "bbox": box,
-                             "score": p.score, "area": shape.area, "iscrowd": 0,
-                             "segmentation": shape.segmentation})
+                entry, _ = Instance.from_proposal(p).coco(*size[p.image_id], "any", category_id=p.class_id or 0,
+                                                          prediction=True)
+                if entry is not None:
+                    dets.append(entry)
             gt = _coco(imgs, cat_entries, truth)
             dt_ = _coco(imgs, cat_entries, dets)
             me = ModelEvaluation(name, version, len(img_ids), len(truth), len(dets))

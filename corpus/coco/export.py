@@ -23,7 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from corpus.shapes import ShapeError, coco_shape
+from corpus.instances import Instance
 from corpus.coco.categories import Category, domain_categories, resolve_domain
 from corpus.coco.images import FilePlacer, file_name, image_entry, image_select, image_size, license_entry, license_of
 from corpus.coco.splits import Splits, split_key, split_of
@@ -93,27 +93,11 @@ class CocoExportSummary:
 
 
 def annotation_entry(row: Any, category_id: int, mode: str, width: int, height: int) -> tuple[dict[str, Any] | None, str]:
-    """One COCO annotation from a store row; the second value says what was done to the mask
-    ("", "converted" or "box"). None with note "empty" for an instance with neither a mask nor a
-    box that covers a pixel (annToMask would give an empty mask and trainers choke on area 0),
-    or "invalid" for a shape unsafe to rasterise (a store written before the shape checks).
-    Box and area always come from the mask written (:func:`corpus.shapes.coco_shape`)."""
-    box = [float(row.bbox_x), float(row.bbox_y), float(row.bbox_w), float(row.bbox_h)]
-    try:
-        shape = coco_shape(row.segmentation, box, width, height, mode, area_hint=row.area)
-    except ShapeError:
-        return None, "invalid"
-    if shape is None:
-        return None, "empty"
-    return {
-        "id": row.id,
-        "image_id": row.image_id,
-        "category_id": category_id,
-        "bbox": shape.bbox,
-        "area": shape.area,
-        "iscrowd": 1 if row.iscrowd else 0,
-        "segmentation": shape.segmentation,
-    }, shape.note
+    """One COCO annotation from a store row (an ``Annotation`` or a row of ANNOTATION_COLUMNS),
+    and a note on its mask: see :meth:`corpus.instances.Instance.coco`, the one conversion the
+    exports and evaluate share (box and area from the mask written; None for an instance that
+    covers no pixel or is unsafe to rasterise)."""
+    return Instance.from_annotation(row).coco(width, height, mode, category_id=category_id)
 
 
 ANNOTATION_COLUMNS = (

@@ -47,13 +47,14 @@ from typing import Any, Sequence
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from corpus.coco import masks
+from corpus import masks
 from corpus.coco.categories import annotator_names, domain_categories, resolve_domain
 from corpus.coco.coco_annotator import GENERATOR, color_residue, exported_polygons
 from corpus.coco.images import parse_file_name
-from corpus.coco.validate import CaAnnotation, CaFile, InvalidInput, load_json, parse_coco_annotator
-from corpus.errors import UsageError
+from corpus.coco.validate import CaFile, InvalidInput, load_json, parse_coco_annotator
 from corpus import shapes
+from corpus.errors import UsageError
+from corpus.instances import Instance
 from corpus.review import (MAX_ID, add, as_utc, decide, default_reviewer, done_image_ids, geometry,
                            mark_image_done)
 from corpus.store.db import session_scope
@@ -145,10 +146,10 @@ def _resolve_file(session, ca: CaFile, ctx: _Context) -> dict[int, Image]:
             continue
         # The file's bbox is COCO Annotator's own reckoning; the mask decides, so only the mask
         # is checked (and the box is taken from it when the shape is recorded).
-        if problem := shapes.shape_problem(a.segmentation, None, w, h):
+        if problem := shapes.shape_problem(a.mask, None, w, h):
             problems.append(f"annotation {a.id} (image {a.image_id}): {problem}"
                             + (" (redraw or delete it)" if "covers no pixel" in problem else ""))
-    used = {a.category_id for a in ca.annotations}
+    used = {a.extra["category_id"] for a in ca.annotations}
     for cid in sorted(used):
         cat = ca.categories[cid]
         if cat.name.strip().casefold() not in ctx.class_by_name:
@@ -159,7 +160,7 @@ def _resolve_file(session, ca: CaFile, ctx: _Context) -> dict[int, Image]:
     return images
 
 
-def _pair(fas: list[CaAnnotation], ours: dict[int, Annotation], width: int, height: int,
+def _pair(fas: list[Instance], ours: dict[int, Annotation], width: int, height: int,
           warnings: list[str], fname: str) -> dict[int, int]:
     """File annotation id -> our annotation id, for the file annotations that are ours."""
     pairs: dict[int, int] = {}
@@ -167,12 +168,12 @@ def _pair(fas: list[CaAnnotation], ours: dict[int, Annotation], width: int, heig
     exported = {aid: exported_polygons(a, width, height) for aid, a in ours.items()}
     by_external = {a.external_id: aid for aid, a in ours.items() if a.external_id}
 
-    def take(fa: CaAnnotation, aid: int) -> None:
+    def take(fa: Instance, aid: int) -> None:
         pairs[fa.id] = aid
         del free[aid]
 
-    def residue_id(fa: CaAnnotation) -> int | None:
-        r = color_residue(fa.color)
+    def residue_id(fa: Instance) -> int | None:
+        r = color_residue(fa.extra["color"])
         return next((aid for aid in ours if aid % (1 << 24) == r), None) if r is not None else None
 
     rest = list(fas)
@@ -181,14 +182,14 @@ def _pair(fas: list[CaAnnotation], ours: dict[int, Annotation], width: int, heig
         for fa in rest:
             aid: int | None = None
             if step == "metadata":
-                cid = fa.metadata.get("corpus_id")
+                cid = fa.extra["metadata"].get("corpus_id")
                 aid = cid if isinstance(cid, int) and not isinstance(cid, bool) else None
             elif step == "external":
                 aid = by_external.get(f"coco-annotator:{fa.id}")
-            elif step == "shape" and masks.is_polygons(fa.segmentation):
-                same = [a for a in free if masks.same_polygons(exported[a], fa.segmentation)]
+            elif step == "shape" and masks.is_polygons(fa.mask):
+                same = [a for a in free if masks.same_polygons(exported[a], fa.mask)]
                 if len(same) > 1:  # identical shapes: the colour, then the class, decide
-                    same.sort(key=lambda a: (a != residue_id(fa), ours[a].class_id != fa.category_id))
+                    same.sort(key=lambda a: (a != residue_id(fa), ours[a].class_id != fa.extra["category_id"]))
                 aid = same[0] if same else None
             elif step == "colour":
                 aid = residue_id(fa)
@@ -201,7 +202,7 @@ def _pair(fas: list[CaAnnotation], ours: dict[int, Annotation], width: int, heig
                 left.append(fa)
         rest = left
     if rest and free and width and height:  # recoloured and reshaped: the best overlap left
-        cands = sorted(((masks.iou(exported[aid], fa.segmentation, height, width), fa.id, aid)
+        cands = sorted(((masks.iou(exported[aid], fa.mask, height, width), fa.id, aid)
                         for fa in rest for aid in free), reverse=True)
         by_id = {fa.id: fa for fa in rest}
         for score, fid, aid in cands:
@@ -217,7 +218,7 @@ def _apply_file(session, ca: CaFile, when: dt.datetime, ctx: _Context, who: str,
     images = _resolve_file(session, ca, ctx)
     origin = f"coco-annotator:{ca.path.name}"
     note = f"COCO Annotator export of {when.isoformat(timespec='seconds')}"
-    by_image: dict[int, list[CaAnnotation]] = {}
+    by_image: dict[int, list[Instance]] = {}
     for fa in ca.annotations:
         by_image.setdefault(fa.image_id, []).append(fa)
     report.warnings.extend(f"{ca.path.name}: {s}" for s in ca.skipped)
@@ -240,24 +241,24 @@ def _apply_file(session, ca: CaFile, when: dt.datetime, ctx: _Context, who: str,
         pairs = _pair(fas, ours, width, height, report.warnings, ca.path.name)
         seen: set[int] = set()
 
-        def out(kind: str, ann_id: int | None, fa: CaAnnotation | None, detail: str = "") -> None:
+        def out(kind: str, ann_id: int | None, fa: Instance | None, detail: str = "") -> None:
             report.counts[kind] += 1
             report.outcomes.append(Outcome(kind, ann_id, fa.id if fa else None, img.id, detail))
 
         for fa in fas:
-            new_class = ctx.class_by_name[ca.categories[fa.category_id].name.strip().casefold()]
+            new_class = ctx.class_by_name[fa.class_name.strip().casefold()]
             ann_id = pairs.get(fa.id)
             if ann_id is None:
-                _, ev = add(session, img.id, new_class, who, segmentation=fa.segmentation, bbox=None,
+                _, ev = add(session, img.id, new_class, who, segmentation=fa.mask, bbox=None,
                             origin=origin, note=note, external_id=f"coco-annotator:{fa.id}", at=when)
                 out("added", ev.annotation_id, fa)
                 continue
             seen.add(ann_id)
             ann = ours[ann_id]
             old = exported_polygons(ann, width, height)
-            shape_changed = not masks.same_polygons(old, fa.segmentation) if masks.is_polygons(fa.segmentation) else True
+            shape_changed = not masks.same_polygons(old, fa.mask) if masks.is_polygons(fa.mask) else True
             if shape_changed and width and height:
-                shape_changed = masks.iou(old, fa.segmentation, height, width) < iou_unchanged
+                shape_changed = masks.iou(old, fa.mask, height, width) < iou_unchanged
             class_changed = new_class != ann.class_id
             changed = shape_changed or class_changed
             newer = ann.reviewed_at is not None and as_utc(ann.reviewed_at) > when
@@ -287,7 +288,7 @@ def _apply_file(session, ca: CaFile, when: dt.datetime, ctx: _Context, who: str,
                 continue
             changes["class_id"] = new_class
             if shape_changed:
-                changes.update(geometry(fa.segmentation, None, width, height))
+                changes.update(geometry(fa.mask, None, width, height))
             action = "edit" if shape_changed else "relabel"
             decide(session, ann, action, who, status="edited", changes=changes, origin=origin, note=note, at=when)
             out("edited" if shape_changed else "relabeled", ann_id, fa)

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from corpus import shapes
+from corpus import masks, shapes
+from corpus.instances import Instance
 from corpus.shapes import segmentation_problem
 from corpus.errors import InputError
 
@@ -79,23 +80,15 @@ class CaCategory:
     name: str
 
 
-@dataclass(frozen=True)
-class CaAnnotation:
-    id: int
-    image_id: int
-    category_id: int
-    segmentation: Any
-    bbox: list[float] | None
-    color: str | None
-    metadata: dict[str, Any]
-
-
 @dataclass
 class CaFile:
     path: Path
     images: list[CaImage]
     categories: dict[int, CaCategory]
-    annotations: list[CaAnnotation]
+    # One Instance per annotation: ``id`` and ``image_id`` are the file's, ``mask`` its
+    # segmentation, ``class_name`` its category's name; ``extra`` holds the file's
+    # ``category_id``, ``color`` and ``metadata`` (our ids, when we exported it).
+    annotations: list[Instance]
     skipped: list[str] = field(default_factory=list)  # annotations without a segmentation
 
 
@@ -154,7 +147,7 @@ def parse_coco_annotator(data: Any, path: Path | str) -> CaFile:
             problems.append(f"{where}: category id {c['id']} appears twice")
         categories[c["id"]] = CaCategory(c["id"], c["name"])
 
-    annotations: list[CaAnnotation] = []
+    annotations: list[Instance] = []
     skipped: list[str] = []
     seen_ann: set[int] = set()
     for i, a in enumerate(data["annotations"]):
@@ -196,8 +189,16 @@ def parse_coco_annotator(data: Any, path: Path | str) -> CaFile:
         if not isinstance(meta, dict):
             problems.append(f"{where}.metadata: expected an object, got {type(meta).__name__}")
             meta = {}
-        annotations.append(CaAnnotation(a["id"], a["image_id"], a["category_id"], seg,
-                                        [float(v) for v in bbox] if bbox else None, color, meta))
+        if bbox:
+            box = (float(bbox[0]), float(bbox[1]), float(bbox[0]) + float(bbox[2]), float(bbox[1]) + float(bbox[3]))
+        else:  # the segmentation's bounds (checked above: safe to read)
+            x, y, w, h = masks.bbox(seg, *(seg["size"] if masks.is_rle(seg) else (0, 0)))
+            box = (x, y, x + w, y + h)
+        cat = categories.get(a["category_id"])
+        name = cat.name if cat else ""
+        annotations.append(Instance(name, None, box, seg, {"category_id": a["category_id"], "color": color,
+                                                           "metadata": meta},
+                                    id=a["id"], image_id=a["image_id"], class_name=name))
     if problems:
         raise InvalidInput(path, problems)
     return CaFile(path, images, categories, annotations, skipped)

@@ -32,12 +32,12 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from corpus import shapes
-from corpus.coco import masks
+from corpus import masks, shapes
 from corpus.coco.categories import Category, domain_categories
 from corpus.coco.images import IMAGE_COLUMNS, FilePlacer, file_name, image_size, license_entry, license_of
 from corpus.coco.splits import Splits, split_key, split_of
 from corpus.errors import NotFoundError, UsageError
+from corpus.instances import Instance
 from corpus.store.models import Annotation, Domain, Image, OntologyClass, Source
 from corpus.output import prepare_output_dir
 from corpus.store.queries import resolve_domain
@@ -144,9 +144,15 @@ def label_line(index: int, polygon: Sequence[float], width: int, height: int) ->
     return f"{index} " + " ".join(f"{v:.6f}" for v in xy.reshape(-1))
 
 
-def instance_outline(segmentation: Any, box: Sequence[float], width: int, height: int) -> tuple[list[float], str]:
+def instance_outline(inst: Instance, width: int, height: int) -> tuple[list[float], str]:
     """(outline in pixels, note): note is "" (its mask), "merged" (several parts joined), "box"
-    (no usable mask: its box) or "empty" (nothing covers a pixel: left out)."""
+    (no usable mask: its box, clipped to the image) or "empty" (nothing covers a pixel: left out).
+
+    YOLO-seg labels hold one polygon per instance, so unlike COCO (``Instance.coco``) several
+    parts are joined, and a box that overshoots the image is clipped rather than refused."""
+    segmentation, box = inst.mask, inst.box_xywh
+    if isinstance(segmentation, np.ndarray):
+        segmentation = masks.mask_to_rle(segmentation)
     polys: list[list[float]] = []
     if not (isinstance(box, (list, tuple)) and len(box) == 4 and all(shapes.is_number(v) for v in box)):
         return [], "empty"
@@ -224,6 +230,14 @@ def select_classes(session: Session, domain: Domain, cats: Sequence[Category], w
 
 # --------------------------------------------------------------------------------------------
 # The export
+
+
+def _instance(row: Any) -> Instance:
+    """The annotation of a joined image + annotation row (its ``id`` is the image's: the
+    annotation's columns are labelled ``ann_*``)."""
+    xywh = (x, y, w, h) = (float(row.bbox_x), float(row.bbox_y), float(row.bbox_w), float(row.bbox_h))
+    return Instance("", None, (x, y, x + w, y + h), row.segmentation, id=row.ann_id, image_id=row.id,
+                    class_id=row.class_id, stored_xywh=xywh)
 
 
 _ROW_COLUMNS = (
@@ -318,7 +332,7 @@ def export_yolo(engine: Engine, out_dir: Path, data_dir: Path, opts: YoloExportO
             split = split_of(split_key(img.id, img.sha1), opts.splits, opts.seed)
             lines = []
             for row in group:
-                outline, note = instance_outline(row.segmentation, (row.bbox_x, row.bbox_y, row.bbox_w, row.bbox_h), w, h)
+                outline, note = instance_outline(_instance(row), w, h)
                 if note == "empty":
                     summary.empty += 1
                     continue

@@ -64,7 +64,7 @@ def list_cmd(
     import csv
     import io
 
-    from corpus.review import parse_review_statuses
+    from corpus.review import annotation_record, parse_review_statuses
 
     if fmt not in ("table", "json", "csv"):
         raise fail(f"--format {fmt!r}: use table, json or csv")
@@ -73,16 +73,16 @@ def list_cmd(
                                           min_score=min_score, max_score=max_score, limit=limit or None)
         statuses = parse_review_statuses(status)
     if fmt == "json":
-        print(json.dumps([r.as_dict() for r in rows], ensure_ascii=False, indent=1))
+        print(json.dumps([annotation_record(r) for r in rows], ensure_ascii=False, indent=1))
         return
     if fmt == "csv":
         buf = io.StringIO()
         w = csv.writer(buf)
-        keys = list(rows[0].as_dict()) if rows else ["id", "image_id", "file", "class", "synset", "status", "origin",
+        keys = list(annotation_record(rows[0])) if rows else ["id", "image_id", "file", "class", "synset", "status", "origin",
                                                      "score", "model", "bbox", "version", "reviewed_by"]
         w.writerow(keys)
         for r in rows:
-            d = r.as_dict()
+            d = annotation_record(r)
             d["bbox"] = " ".join(f"{v:g}" for v in d["bbox"])
             w.writerow(["" if d[k] is None else d[k] for k in keys])
         print(buf.getvalue(), end="")
@@ -92,7 +92,7 @@ def list_cmd(
         table.add_column(col, justify="right" if col in ("id", "image", "score", "version") else "left")
     for r in rows:
         table.add_row(str(r.id), str(r.image_id), r.class_name, r.status, r.origin, r.model or "",
-                      "" if r.score is None else f"{r.score:.2f}", ",".join(f"{v:.0f}" for v in r.bbox),
+                      "" if r.score is None else f"{r.score:.2f}", ",".join(f"{v:.0f}" for v in r.box_xywh),
                       str(r.version), r.reviewed_by or "")
     console.print(table)
     if not rows:

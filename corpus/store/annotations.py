@@ -1,8 +1,11 @@
-"""Writes every stage shares on annotations: a proposal becoming a pending annotation to review.
+"""Writes every stage shares: an instance becoming a proposal row, and a proposal becoming a
+pending annotation to review.
 
-``corpus annotate`` does it for the first model that sees an image; ``review open`` (and the
-COCO Annotator export with ``open_proposals``) does it later for proposals on images nobody has
-annotated yet. One writer, so both record the same annotation and the same ``create`` event.
+``corpus annotate`` (local and Ray) writes each mapped :class:`~corpus.instances.Instance` with
+:func:`proposal_row`, and opens the first model's proposals on an image for review; ``review
+open`` (and the COCO Annotator export with ``open_proposals``) opens proposals later on images
+nobody has annotated yet. One writer each, so all record the same rows and the same ``create``
+event. Reading goes the other way through ``Instance.from_proposal`` / ``from_annotation``.
 """
 
 from __future__ import annotations
@@ -11,10 +14,23 @@ from typing import Any, Sequence
 
 from sqlalchemy.orm import Session
 
-from corpus import shapes
+from corpus import masks
+from corpus.instances import Instance
 from corpus.store.models import Annotation, Proposal, ReviewEvent
 
-__all__ = ["snapshot", "open_proposals_as_annotations"]
+__all__ = ["snapshot", "proposal_row", "open_proposals_as_annotations"]
+
+
+def proposal_row(inst: Instance, *, image_id: int, class_id: int | None, model_name: str, model_version: str,
+                 params: dict[str, Any]) -> Proposal:
+    """The stored proposal of a detected instance: its box, its mask as RLE and the mask's area
+    (so exports need not rasterise it again), with the model that proposed it."""
+    x, y, w, h = inst.box_xywh
+    return Proposal(
+        image_id=image_id, class_id=class_id, detector_label=inst.label[:64], model_name=model_name,
+        model_version=model_version, params=params, score=float(inst.score if inst.score is not None else 0.0),
+        bbox_x=x, bbox_y=y, bbox_w=w, bbox_h=h, mask_rle=inst.rle(), area=inst.area,
+    )
 
 
 def snapshot(ann: Annotation) -> dict[str, Any]:
@@ -41,9 +57,11 @@ def open_proposals_as_annotations(
     ``origin`` defaults to ``proposal:<model name>``. Flushes; the caller commits."""
     made: list[tuple[Annotation, Proposal]] = []
     for p in proposals:
-        ann = Annotation(image_id=p.image_id, class_id=p.class_id, bbox_x=p.bbox_x, bbox_y=p.bbox_y,
-                         bbox_w=p.bbox_w, bbox_h=p.bbox_h, segmentation=p.mask_rle if shapes.is_rle(p.mask_rle) else None,
-                         area=p.area if p.area is not None else p.bbox_w * p.bbox_h, iscrowd=False,
+        inst = Instance.from_proposal(p)
+        x, y, w, h = inst.box_xywh
+        ann = Annotation(image_id=inst.image_id, class_id=inst.class_id, bbox_x=x, bbox_y=y, bbox_w=w, bbox_h=h,
+                         segmentation=inst.mask if masks.is_rle(inst.mask) else None,
+                         area=inst.area if masks.is_rle(inst.mask) else w * h, iscrowd=False,
                          origin="proposal", proposal_id=p.id, status="pending")
         session.add(ann)
         made.append((ann, p))

@@ -38,12 +38,13 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from corpus import review as rv
-from corpus.coco import masks
+from corpus import masks
 from corpus.storage import StorageError, _check_rel, as_data_dir, open_storage
 from corpus.store.db import session_scope
 from corpus.store.models import REVIEW_STATUSES, Annotation, Image, OntologyClass, Proposal
 from corpus.web import i18n
-from corpus.web.draw import rle_outline
+from corpus.instances import Instance
+from corpus.masks import rle_outline
 from corpus.web.i18n import N_
 from corpus.web.names import class_names, search_classes
 from corpus.web.queue import DONE_CHOICES, QueueFilter, model_names, neighbours, progress, review_queue
@@ -566,19 +567,22 @@ def create_app(engine: Engine, data_dir: Path | str, *, domain: str | None = Non
 
 def _instance(ann: Annotation, img: Image, cn, prop: Proposal | None) -> dict:
     """An annotation as the page draws it: polygons for masks (RLE traced), the box, its class."""
-    seg = ann.segmentation
+    inst = Instance.from_annotation(ann, cn.name if cn else str(ann.class_id),
+                                    label=prop.detector_label if prop is not None else None,
+                                    score=prop.score if prop is not None else None)
+    seg = inst.mask
     shape, polygons = "box", []
     if masks.is_polygons(seg):
         shape, polygons = "polygon", seg
     elif masks.is_rle(seg):
         shape, polygons = "mask", rle_outline(seg)
     return {
-        "id": ann.id, "version": ann.version, "status": ann.status, "class_id": ann.class_id,
-        "name": cn.name if cn else str(ann.class_id), "fallback": bool(cn and cn.fallback),
+        "id": inst.id, "version": ann.version, "status": ann.status, "class_id": inst.class_id,
+        "name": inst.class_name, "fallback": bool(cn and cn.fallback),
         "english": cn.english if cn else "", "synset": cn.synset if cn else "",
-        "bbox": [ann.bbox_x, ann.bbox_y, ann.bbox_w, ann.bbox_h], "shape": shape,
+        "bbox": list(inst.box_xywh), "shape": shape,
         "polygons": [np.round(np.asarray(p, dtype=np.float64), 2).tolist() for p in polygons],
-        "score": None if prop is None else round(float(prop.score), 4),
+        "score": None if inst.score is None else round(float(inst.score), 4),
         "model": None if prop is None else prop.model_name, "origin": ann.origin,
         "reviewed_by": ann.reviewed_by,
     }

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from pycocotools import mask as coco
 
-from annotators import masks
+from corpus import masks
 from annotators.base import Instance, instances_from_arrays
 
 
@@ -102,13 +102,11 @@ def test_band_rle_equals_full_image_rle(x0, y0, ph, pw):
 
 
 def test_mask_to_polygons_honours_min_points():
-    from corpus.coco import masks as coco_masks
-
     m = np.zeros((20, 20), bool)
     m[2:8, 2:8] = True  # a square: 4 corner points
     m[10:18, 10:13] = True
     m[15:18, 13:18] = True  # an L: 6 corner points
-    assert len(coco_masks.mask_to_polygons(m)) == 2
-    only_l = coco_masks.mask_to_polygons(m, min_points=5)
+    assert len(masks.mask_to_polygons(m)) == 2
+    only_l = masks.mask_to_polygons(m, min_points=5)
     assert len(only_l) == 1 and len(only_l[0]) >= 10  # the L stays, the square goes
     assert len(masks.mask_to_polygons(m, min_area=0.0, min_points=5)) == 1

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from annotators import masks
+from corpus import masks
 from annotators.base import AnnotatorError
 from annotators.onnx_yolact import OnnxYolact, decode_boxes, identify_outputs
 from annotators.registry import load_annotator

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from annotators import masks
+from corpus import masks
 from annotators.base import AnnotatorError, load_rgb
 from annotators.onnx_yolo import OnnxYoloSeg, detect_layout
 from annotators.registry import load_annotator

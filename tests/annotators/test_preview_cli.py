@@ -59,13 +59,14 @@ def test_cli_errors_are_clear(store, tmp_path):
 
 
 def test_a_mask_of_another_size_draws_the_box_alone():
-    from annotators.masks import mask_to_rle
-    from corpus.preview import PreviewItem, _tile, draw_items
+    from corpus.masks import mask_to_rle
+    from corpus.instances import Instance
+    from corpus.preview import _tile, draw_items
 
     img = np.full((60, 80, 3), 100, dtype=np.uint8)
     wrong = np.zeros((10, 10), dtype=bool)
     wrong[2:8, 2:8] = True
-    item = PreviewItem(1, 1, "tennis player", "person", 0.9, (5.0, 5.0, 20.0, 30.0), mask_to_rle(wrong))
+    item = Instance("person", 0.9, (5.0, 5.0, 25.0, 35.0), mask_to_rle(wrong), id=1, image_id=1, class_name="tennis player")
     out = draw_items(img, [item])
     assert out.shape == img.shape and (out != img).any()  # the box and caption are drawn
     assert _tile(img, item, 64).shape == (64 + 18, 64, 3)

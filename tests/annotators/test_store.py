@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from annotators.masks import rle_area, rle_to_mask
+from corpus.masks import rle_area, rle_to_mask
 from annotators.onnx_yolo import OnnxYoloSeg
 from corpus.annotate import AnnotateOptions, UnknownDomain, annotate_domain
 from corpus.store import models as m

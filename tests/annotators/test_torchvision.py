@@ -4,7 +4,7 @@ checking the conversion that detectron2's Mask R-CNN shares on its real output t
 import numpy as np
 import pytest
 
-from annotators import masks
+from corpus import masks
 from annotators.base import AnnotatorError, load_rgb
 
 pytest.importorskip("torchvision", reason="needs the torchvision extra")

@@ -4,7 +4,7 @@ no pretrained weights can be fetched here), checking our conversion of its real 
 import numpy as np
 import pytest
 
-from annotators import masks
+from corpus import masks
 from annotators.base import AnnotatorError, load_rgb
 
 pytest.importorskip("ultralytics", reason="needs the yolo extra (pip install 'mic-corpus[yolo]')")

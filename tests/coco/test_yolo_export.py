@@ -56,7 +56,7 @@ def test_label_line_clips_and_parts_join_into_one_polygon():
     pts = {tuple(p) for p in np.asarray(joined).reshape(-1, 2).tolist()}
     assert pts == {tuple(p) for p in np.asarray(a + b, dtype=float).reshape(-1, 2).tolist()}
     # The bridge runs between the nearest vertices, (4, y) -> (10, y), there and back.
-    from corpus.coco import masks
+    from corpus import masks
 
     assert masks.area([joined], 10, 20) == masks.area([a], 10, 20) + masks.area([b], 10, 20)
     assert one_polygon([a]) == [float(v) for v in a]
