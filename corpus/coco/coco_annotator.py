@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session
 from corpus.instances import Instance
 from corpus.shapes import CocoShape, ShapeError
 from corpus.coco.categories import annotator_names, domain_categories, resolve_domain
-from corpus.coco.images import FilePlacer, file_name, image_select, image_size, license_of
+from corpus.coco.images import FilePlacer, file_name, image_select, license_of
 from corpus.coco.writer import JsonObjectWriter
 from corpus.errors import UsageError
 from corpus.output import prepare_output_dir
@@ -222,11 +222,11 @@ def export_coco_annotator(
             if reason:
                 summary.skipped_license[reason] += 1
                 continue
-            src = placer.source_path(row.local_path)
-            size = image_size(row, src)
-            if (src is None and opts.files != "none") or size is None:
+            found = placer.locate(row)
+            if found is None:
                 summary.missing_files += 1
                 continue
+            src, size = found
             name = file_name(row.id, row.sha1, row.local_path, row.mime)
             if src is not None:
                 placer.place(src, out_dir / "images" / name)

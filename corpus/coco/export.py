@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from corpus.instances import Instance
 from corpus.coco.categories import Category, domain_categories, resolve_domain
-from corpus.coco.images import FilePlacer, file_name, image_entry, image_select, image_size, license_entry, license_of
+from corpus.coco.images import FilePlacer, file_name, image_entry, image_select, license_entry, license_of
 from corpus.coco.splits import Splits, split_key, split_of
 from corpus.coco.writer import JsonObjectWriter, Spool
 from corpus.errors import UsageError
@@ -213,16 +213,12 @@ def export_coco(
                 if reason:
                     summary.skipped_license[reason] += 1
                     continue
-                src = placer.source_path(row.local_path)
-                if src is None and opts.files != "none":
+                found = placer.locate(row)
+                if found is None:
                     sel.excluded.add(row.id)
                     summary.missing_files += 1
                     continue
-                size = image_size(row, src)
-                if size is None:
-                    sel.excluded.add(row.id)
-                    summary.missing_files += 1
-                    continue
+                src, size = found
                 if not (row.width and row.height):
                     sel.sizes[row.id] = size
                 split = split_for(row.id, row.sha1)

@@ -129,6 +129,16 @@ class FilePlacer:
         p = p if p.is_absolute() else Path(self.data_dir) / p
         return p if p.is_file() else None
 
+    def locate(self, row: Any) -> tuple[Path | RemoteFile | None, tuple[int, int]] | None:
+        """An image row's file and (width, height), or None when the export must leave the image
+        out: its file is missing (and files are wanted) or its size is unknown. The one check
+        every export (COCO, COCO Annotator, YOLO) makes before it places a file."""
+        src = self.source_path(row.local_path)
+        if src is None and self.mode != "none":
+            return None
+        size = image_size(row, src)
+        return None if size is None else (src, size)
+
     def place(self, src: Path | RemoteFile, dst: Path) -> None:
         if self.mode == "none":
             return

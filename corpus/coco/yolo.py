@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 
 from corpus import masks, shapes
 from corpus.coco.categories import Category, domain_categories
-from corpus.coco.images import IMAGE_COLUMNS, FilePlacer, file_name, image_size, license_entry, license_of
+from corpus.coco.images import IMAGE_COLUMNS, FilePlacer, file_name, license_entry, license_of
 from corpus.coco.splits import Splits, split_key, split_of
 from corpus.errors import NotFoundError, UsageError
 from corpus.instances import Instance
@@ -323,12 +323,11 @@ def export_yolo(engine: Engine, out_dir: Path, data_dir: Path, opts: YoloExportO
             if reason:
                 summary.skipped_license[reason] += 1
                 continue
-            src = placer.source_path(img.local_path)
-            size = image_size(img, src)
-            if (src is None and opts.files != "none") or size is None:
+            found = placer.locate(img)
+            if found is None:
                 summary.missing_files += 1
                 continue
-            w, h = size
+            src, (w, h) = found
             split = split_of(split_key(img.id, img.sha1), opts.splits, opts.seed)
             lines = []
             for row in group:
