@@ -18,7 +18,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
@@ -236,14 +236,16 @@ def _image_size(instances: Sequence[Instance]) -> tuple[int, int]:
 
 
 def map_batch(mapper: LabelMapper, jobs: Sequence[ImageJob], results: Sequence[Sequence[Instance]],
-              summary: AnnotateSummary, sizes: Sequence[tuple[int, int]] | None = None,
-              ) -> list[list[tuple[Instance, str | None, str]]]:
-    """Each image's instances mapped onto the ontology (dropped ones counted in ``summary``).
+              summary: AnnotateSummary, plan: RunPlan, sizes: Sequence[tuple[int, int]] | None = None,
+              ) -> list[list[Instance]]:
+    """Each image's instances mapped onto the ontology: the same instances with ``image_id``,
+    ``class_id`` and ``class_name`` set (None: kept unclassified) and the rule that chose the
+    class in ``extra["mapping"]``; dropped ones are counted in ``summary``.
 
     An image's instances are mapped together (``LabelMapper.map_image``): whether a person takes
     the image's class depends on the others and on the image's size (``sizes``: (height, width)
     per image; taken from the masks when not given, as on Ray workers' results)."""
-    mapped: list[list[tuple[Instance, str | None, str]]] = []
+    mapped: list[list[Instance]] = []
     for k, (job, instances) in enumerate(zip(jobs, results)):
         size = sizes[k] if sizes is not None else _image_size(instances)
         decisions = mapper.map_image([(inst.label, inst.box) for inst in instances], job.harvest_synsets, size)
@@ -252,33 +254,37 @@ def map_batch(mapper: LabelMapper, jobs: Sequence[ImageJob], results: Sequence[S
             if m is None:
                 summary.dropped += 1
                 continue
-            kept.append((inst, m.synset, m.rule))
+            cid = plan.class_ids.get(m.synset) if m.synset else None
+            kept.append(replace(inst, image_id=job.image_id, class_id=cid,
+                                class_name=plan.class_names.get(m.synset) if cid is not None else None,
+                                extra={**inst.extra, "mapping": m.rule}))
         mapped.append(kept)
     return mapped
 
 
 def store_mapped(engine: Engine, annotator: Annotator, jobs: Sequence[ImageJob],
-                 mapped: Sequence[Sequence[tuple[Instance, str | None, str]]], plan: RunPlan,
+                 mapped: Sequence[Sequence[Instance]], plan: RunPlan,
                  params: dict[str, Any], options: AnnotateOptions, summary: AnnotateSummary) -> bool:
-    """Store one batch in one transaction and count it in ``summary``; False if another run had
-    stored some of these images first (its rows stand, this batch is rolled back).
+    """Store one batch (as :func:`map_batch` returns it) in one transaction and count it in
+    ``summary``; False if another run had stored some of these images first (its rows stand,
+    this batch is rolled back).
 
     ``annotator`` needs only ``name``, ``version`` and ``params`` (the Ray engine passes a
     :class:`ModelInfo`, its models live in the workers)."""
     try:
-        added = _store_batch(engine, annotator, jobs, mapped, plan.class_ids, params, options)
+        added = _store_batch(engine, annotator, jobs, mapped, params, options)
     except IntegrityError:
         summary.failed.extend((j.image_id, "annotated concurrently by another run") for j in jobs)
         return False
     summary.annotated += len(jobs)
     summary.annotations += added
     for kept in mapped:
-        for inst, synset, rule in kept:
+        for inst in kept:
             summary.proposals += 1
-            summary.per_rule[rule] += 1
-            if synset is None:
+            summary.per_rule[inst.extra["mapping"]] += 1
+            if inst.class_id is None:
                 summary.unclassified += 1
-            summary.per_class[plan.class_names.get(synset, UNCLASSIFIED) if synset else UNCLASSIFIED] += 1
+            summary.per_class[inst.class_name or UNCLASSIFIED] += 1
     return True
 
 
@@ -337,7 +343,7 @@ def annotate_domain(
                 stages["wait"] += t1 - t0
                 results = annotator.annotate(images) if images else []
                 t2 = time.perf_counter()
-                mapped = map_batch(mapper, ok_jobs, results, summary, [tuple(im.shape[:2]) for im in images])
+                mapped = map_batch(mapper, ok_jobs, results, summary, plan, [tuple(im.shape[:2]) for im in images])
                 t3 = time.perf_counter()
                 store_mapped(engine, annotator, ok_jobs, mapped, plan, params, options, summary)
                 t4 = time.perf_counter()
@@ -426,8 +432,7 @@ def _store_batch(
     engine: Engine,
     annotator: Annotator,
     jobs: Sequence[ImageJob],
-    mapped: Sequence[Sequence[tuple[Instance, str | None, str]]],
-    class_ids: dict[str, int],
+    mapped: Sequence[Sequence[Instance]],
     params: dict[str, Any],
     options: AnnotateOptions,
 ) -> int:
@@ -443,11 +448,10 @@ def _store_batch(
             s.add(AnnotatedImage(image_id=job.image_id, model_name=annotator.name, model_version=annotator.version,
                                  params=params, n_proposals=len(kept)))
             make_ann = options.create_annotations and job.image_id not in annotated
-            for inst, synset, rule in kept:
-                cid = class_ids.get(synset) if synset else None
-                prop = _proposal_row(inst, job.image_id, cid, annotator, rule)
+            for inst in kept:
+                prop = _proposal_row(inst, job.image_id, inst.class_id, annotator, inst.extra["mapping"])
                 s.add(prop)
-                if make_ann and cid is not None:
+                if make_ann and inst.class_id is not None:
                     to_open.append(prop)
         s.flush()  # proposal ids
         created = len(open_proposals_as_annotations(s, to_open, who=WHO,

@@ -217,7 +217,7 @@ def annotate_domain_ray(
             by_id = {j.image_id: j for j in batch}
             ok_jobs = [by_id[i] for i in ok_ids]
             t0 = time.perf_counter()
-            mapped = map_batch(mapper, ok_jobs, results, summary)
+            mapped = map_batch(mapper, ok_jobs, results, summary, plan)
             t1 = time.perf_counter()
             store_mapped(engine, info, ok_jobs, mapped, plan, params, options, summary)
             summary.stage_seconds["map"] += t1 - t0
