@@ -39,6 +39,10 @@ class Ref:
     created: bool = False  # its file was created by this run (so this run may delete it)
     superseded_by: "Ref | None" = None  # a better copy replaced it (near-duplicates)
     counted_in: "ClassReport | None" = None  # the class report that counts it as kept in this run
+    # class id -> (bucket, counted in this run's summary): the (language, source) share of the
+    # class's quota it fills, so a better near-duplicate that replaces it takes its place there
+    # rather than being counted twice.
+    buckets: dict = field(default_factory=dict)
 
     def image_id(self) -> int | None:
         return self.id if self.id is not None else (self.row.id if self.row is not None else None)

@@ -133,7 +133,9 @@ def prepare(st: RunState, session: Session, picked: Sequence[ClassSpec]) -> None
             for cid in ref.classes:
                 if cid in st.classes:
                     st.classes[cid].kept += 1
-                    st.classes[cid].quota.add_kept(first_bucket.get((ref.id, cid)))
+                    b = first_bucket.get((ref.id, cid))
+                    st.classes[cid].quota.add_kept(b)
+                    ref.buckets[cid] = (b, False)
     # A bucket whose queries earlier runs used up gets no more: its share goes to the others.
     live = {(q.class_id, bucket(q)) for q in st.queries if not q.exhausted}
     for cls in st.classes.values():

@@ -208,6 +208,7 @@ class Writer:
                 cls.kept += 1
                 cls.quota.add_kept(bucket(q))
                 self.st.cond.notify_all()
+            ref.buckets[q.class_id] = (bucket(q), True)
             self._count_kept(q)
             self.st.progress.kept(cls.spec.synset, cls.kept)
             if crep is not None:
@@ -345,10 +346,12 @@ class Writer:
         cls = self.st.classes[class_id]
         if class_id not in ref.classes:
             ref.classes.add(class_id)
+        b = bucket(q) if q is not None else None  # a retried download: class only
         with self.st.cond:
             cls.kept += 1
-            cls.quota.add_kept(bucket(q) if q is not None else None)  # a retried download: class only
+            cls.quota.add_kept(b)
             self.st.cond.notify_all()
+        ref.buckets[class_id] = (b, q is not None)
         if q is not None:
             self._count_kept(q)
         self.st.progress.kept(cls.spec.synset, cls.kept)
@@ -372,8 +375,17 @@ class Writer:
                 s.add(ImageHit(image_id=new_id, query_id=h.query_id, source_image_id=h.source_image_id, rank=h.rank))
         for cid in old.classes:
             if cid in new.classes and cid in self.st.classes:  # counted twice: once is right
+                b, this_run = old.buckets.get(cid, (None, False))
                 with self.st.cond:
                     self.st.classes[cid].kept -= 1
+                    self.st.classes[cid].quota.add_kept(b, -1)  # the share the old copy filled
+                if this_run and b is not None:  # and the run summary's counts by language and source
+                    for counts, key in ((self.st.report.by_language, b[0]), (self.st.report.by_source, b[1])):
+                        counts[key] -= 1
+                        if counts[key] <= 0:
+                            del counts[key]
+            elif cid in old.buckets:
+                new.buckets.setdefault(cid, old.buckets[cid])  # the new copy fills the old one's share
             new.classes.add(cid)  # a class that had the old copy has the new one
         for row in s.scalars(select(Image).where(Image.duplicate_of_id == old_row.id)).all():
             row.duplicate_of_id = new_id

@@ -386,6 +386,10 @@ def test_near_duplicate_in_one_run_keeps_the_larger_copy(engine, seeded, hsettin
     assert by_id["orig"].status == "stored" and by_id["copy"].reject_reason == "near_duplicate"
     assert by_id["copy"].duplicate_of_id == by_id["orig"].id
     assert rep.kept == 1
+    # The summary's counts per language and source are of kept images too: the superseded copy
+    # is not counted with its better one.
+    assert sum(rep.by_language.values()) == sum(rep.by_source.values()) == 1
+    assert [c.kept for c in rep.classes.values()] == [1]
     assert_store_consistent(engine, hsettings.data_dir)
 
 
