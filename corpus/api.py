@@ -973,22 +973,24 @@ class Review:
         return DoneResult(images=targets, changed=changed, pending=pending, who=who, undo=undo)
 
     def web_app(self, *, domain: str | None = None, lang: str = "en", host: str = "127.0.0.1",
-                token: str | None = None) -> Any:
+                token: str | None = None, public_url: str | None = None) -> Any:
         """The review web app (an ASGI app; the ``web`` extra): a queue of images, most doubtful
         first, with decisions recorded as these methods record them. ``lang`` is the default
         language of class names and pages. Anything but a loopback ``host`` needs a ``token``
-        (at least 8 characters) that reviewers give to start."""
+        (at least 8 characters) that reviewers give to start. ``public_url``: the address a
+        reverse proxy serves the app at (``https://review.example.org``), whose origin may write."""
         try:
             from corpus.web.server import build
         except ImportError as exc:
             raise ResourceMissing(f"the web app needs the 'web' extra ({exc.name} is missing): "
                                   "pip install 'mic-corpus[web]'") from None
-        return build(self._corpus.engine, self._corpus.data_dir, domain=domain, lang=lang, host=host, token=token)
+        return build(self._corpus.engine, self._corpus.data_dir, domain=domain, lang=lang, host=host, token=token,
+                     public_url=public_url)
 
     def serve(self, *, domain: str | None = None, lang: str = "en", host: str = "127.0.0.1", port: int = 8765,
-              token: str | None = None) -> None:
+              token: str | None = None, public_url: str | None = None) -> None:
         """Run :meth:`web_app` on Uvicorn until interrupted (what ``corpus review serve`` does)."""
-        app = self.web_app(domain=domain, lang=lang, host=host, token=token)
+        app = self.web_app(domain=domain, lang=lang, host=host, token=token, public_url=public_url)
         from corpus.web.server import serve
 
         serve(app, host, port)

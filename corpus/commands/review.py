@@ -299,14 +299,19 @@ def serve_cmd(
     port: int = typer.Option(8765, "--port", min=1, max=65535, help="Port to listen on."),
     token: Optional[str] = typer.Option(None, "--token", envvar="CORPUS_REVIEW_TOKEN", show_envvar=True,
                                         help="Secret reviewers must give to start (required beyond localhost)."),
+    public_url: Optional[str] = typer.Option(None, "--public-url", envvar="CORPUS_REVIEW_PUBLIC_URL",
+                                             help="The address reviewers open when an HTTPS reverse proxy forwards "
+                                             "to the app, e.g. https://review.example.org (its writes are accepted "
+                                             "as the app's own)."),
 ) -> None:
     """Start the review web app: a queue of images (most doubtful first), each image with its
     instances drawn over it, decisions by mouse or keyboard, all recorded in the review log.
 
-    Example: corpus review serve --domain sport --lang bg   (then open http://127.0.0.1:8765/)
+    Example: corpus review serve --domain sport --lang bg   (then open http://127.0.0.1:8765/);
+    behind a proxy: corpus review serve --public-url https://review.example.org
     """
-    with handled({"token": "--token (or CORPUS_REVIEW_TOKEN)", "domain": "--domain"}):
-        app = state.corpus().review.web_app(domain=domain, lang=lang, host=host, token=token)
+    with handled({"token": "--token (or CORPUS_REVIEW_TOKEN)", "domain": "--domain", "public_url": "--public-url"}):
+        app = state.corpus().review.web_app(domain=domain, lang=lang, host=host, token=token, public_url=public_url)
     shown = f"[{host}]" if ":" in host else host
     console.print(f"Review app for domain {app.state.cfg.domain_name!r} on http://{shown}:{port}/ (Ctrl+C stops it)")
     from corpus.web.server import serve

@@ -182,16 +182,36 @@ def valid_name(name: str) -> str | None:
     return name
 
 
+def _public_origin(url: str) -> tuple[str, str]:
+    """(origin, host name) of a public URL such as ``https://review.example.org``; ValueError
+    unless it is an http(s) address of the site's root."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/") \
+            or parts.query or parts.fragment or parts.username or parts.password:
+        raise ValueError(f"the public URL must be an http(s) address of the app's root, such as "
+                         f"https://review.example.org, not {url!r}")
+    return f"{parts.scheme}://{parts.netloc.lower()}", parts.hostname.lower()
+
+
 def create_app(engine: Engine, data_dir: Path | str, *, domain: str | None = None, lang: str = "en",
                token: str | None = None, secret: str | None = None,
-               allowed_hosts: list[str] | None = None) -> FastAPI:
+               allowed_hosts: list[str] | None = None, public_url: str | None = None) -> FastAPI:
     """The app over ``engine``'s store, for one domain (the only one when ``domain`` is None).
 
     ``token``: what reviewers must give to start (required by the CLI when listening beyond
     localhost). ``allowed_hosts``: Host headers to answer (default: the loopback names, which
-    keeps pages on other sites from reaching a local app through DNS rebinding)."""
+    keeps pages on other sites from reaching a local app through DNS rebinding).
+    ``public_url``: the address reviewers open when a reverse proxy forwards to the app (say
+    ``https://review.example.org``): browsers send that origin with their writes, which is not
+    the app's own scheme and Host, so it is accepted too, and its host name is answered."""
     from corpus.store.queries import resolve_domain
 
+    public_origin, public_host = _public_origin(public_url) if public_url else (None, None)
+    hosts = list(allowed_hosts or [*LOOPBACK, "[::1]"])
+    if public_host and "*" not in hosts:
+        hosts.append(public_host)
     with Session(engine) as s:
         dom = resolve_domain(s, domain)
         cfg = Config(engine, as_data_dir(data_dir), dom.id, dom.name, lang, token or None)
@@ -201,7 +221,7 @@ def create_app(engine: Engine, data_dir: Path | str, *, domain: str | None = Non
     app.state.cfg = cfg
     app.add_middleware(SessionMiddleware, secret_key=secret or secrets.token_urlsafe(32),
                        session_cookie="corpus_review", same_site="strict", max_age=12 * 3600)
-    app.add_middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts or [*LOOPBACK, "[::1]"])
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=hosts)
     app.add_middleware(BodyLimit, limit=MAX_BODY)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]),
@@ -229,9 +249,11 @@ def create_app(engine: Engine, data_dir: Path | str, *, domain: str | None = Non
         return name
 
     def check_write(request: Request, sent: str | None) -> None:
-        """CSRF: the session's token must come back, and a browser's Origin must be ours."""
+        """CSRF: the session's token must come back, and a browser's Origin must be ours (the
+        app's own address, or the public one a proxy serves it at)."""
         origin = request.headers.get("origin")
-        if origin is not None and origin != f"{request.url.scheme}://{request.headers.get('host', '')}":
+        if (origin is not None and origin != f"{request.url.scheme}://{request.headers.get('host', '')}"
+                and origin != public_origin):
             raise Problem(403, f"cross-site request refused (Origin {origin})")
         tok = request.session.get("csrf")
         if not tok or not sent or not hmac.compare_digest(tok.encode(), sent.encode()):

@@ -35,14 +35,22 @@ def check_settings(host: str, token: str | None, lang: str) -> None:
         raise ServeError(f"unknown language {lang!r}; use one of {', '.join(ontology.LANGUAGES)}", param="lang")
 
 
-def build(engine: Engine, data_dir: Path, *, domain: str | None, lang: str, host: str, token: str | None):
-    """The app for ``corpus review serve``, after checking its settings."""
-    from corpus.web.app import LOOPBACK, create_app
+def build(engine: Engine, data_dir: Path, *, domain: str | None, lang: str, host: str, token: str | None,
+          public_url: str | None = None):
+    """The app for ``corpus review serve``, after checking its settings. ``public_url``: the
+    address a reverse proxy serves the app at (its origin may write, its host is answered)."""
+    from corpus.web.app import LOOPBACK, _public_origin, create_app
 
     check_settings(host, token, lang)
+    if public_url is not None:
+        try:
+            _public_origin(public_url)
+        except ValueError as exc:
+            raise ServeError(str(exc), param="public_url") from None
     # Bound to loopback: answer only loopback Host names (no DNS rebinding). Beyond: the token guards.
     hosts = [*LOOPBACK, "[::1]"] if is_loopback(host) else ["*"]
-    return create_app(engine, data_dir, domain=domain, lang=lang, token=token, allowed_hosts=hosts)
+    return create_app(engine, data_dir, domain=domain, lang=lang, token=token, allowed_hosts=hosts,
+                      public_url=public_url)
 
 
 def serve(app, host: str, port: int) -> None:

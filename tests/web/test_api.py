@@ -473,3 +473,35 @@ def test_thumbnails_for_the_queue(client, store, tmp_path):
 def test_static_files_are_served(client):
     assert "use strict" in client.get("/static/review.js").text
     assert client.get("/static/app.css").status_code == 200
+
+
+def test_behind_a_reverse_proxy_the_public_origin_may_write(live, store):
+    """An HTTPS proxy forwards to the app on 127.0.0.1: the browser's Origin is the public
+    address, not the app's own scheme and Host. With public_url that origin may write (and the
+    public Host is answered); other origins are still refused."""
+    public = "https://review.example.org"
+    serve(live, store, public_url=public + "/")
+    a = store.anns["4:player"]
+    with Reviewer(base_url=live.url, follow_redirects=True, timeout=30) as c:
+        assert c.login("ivan").status_code == 200
+        refused = c.act(f"/api/annotations/{a}/accept", {"version": 1}, headers={"Origin": "https://evil.example"})
+        assert refused.status_code == 403 and "cross-site" in refused.json()["error"]
+        ok = c.act(f"/api/annotations/{a}/accept", {"version": 1}, headers={"Origin": public})
+        assert ok.status_code == 200 and _ann(store, a).status == "accepted"
+        # A proxy that keeps the public Host header is answered too; an unknown Host is not.
+        assert c.get("/login", headers={"Host": "review.example.org"}).status_code == 200
+        assert c.get("/login", headers={"Host": "evil.example"}).status_code == 400
+    # Without it, the proxy's requests are cross-site.
+    serve(live, store)
+    with Reviewer(base_url=live.url, follow_redirects=True, timeout=30) as c:
+        assert c.login("ivan").status_code == 200
+        assert c.act(f"/api/annotations/{a}/reject", {"version": 2}, headers={"Origin": public}).status_code == 403
+
+
+@pytest.mark.parametrize("bad", ["review.example.org", "ftp://review.example.org", "https://", "https://x.org/review?a=1"])
+def test_a_public_url_must_be_an_http_origin(store, bad):
+    from corpus.web.server import ServeError, build as build_app
+
+    with pytest.raises(ServeError, match="public URL") as err:
+        build_app(store.engine, store.data_dir, domain=None, lang="en", host="127.0.0.1", token=None, public_url=bad)
+    assert err.value.param == "public_url"

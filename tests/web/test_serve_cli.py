@@ -29,6 +29,8 @@ def test_refuses_to_listen_beyond_localhost_without_a_token(db_url, engine, tmp_
     assert "at least 8 characters" in run("--host", "0.0.0.0", "--token", "short")
     assert "unknown language 'xx'" in run("--lang", "xx") and "(--lang)" in run("--lang", "xx")
     assert "music" in run("--domain", "music") and "(--domain)" in run("--domain", "music")
+    assert "public URL must be an http(s) address" in run("--public-url", "review.example.org")
+    assert "(--public-url)" in run("--public-url", "ftp://review.example.org")
 
 
 def _free_port() -> int:
