@@ -78,8 +78,8 @@ class UltralyticsYoloSeg:
         except (ConnectionError, OSError) as exc:
             raise AnnotatorError(
                 f"could not load {spec} ({exc}). Offline? Download {RELEASES} -> {path.name} on a machine with "
-                f"internet, copy it here and give its path as the model (/path/to/{path.name}), or put it in the "
-                "working directory", param="model"
+                f"internet, copy it here and pass model=/path/to/{path.name} (or put it in the working directory)",
+                param="model"
             ) from None
         if not self.version:  # downloaded by ultralytics into the working directory or its weights dir
             ckpt = getattr(self.model, "ckpt_path", None)

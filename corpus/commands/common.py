@@ -7,6 +7,7 @@ comes from :func:`styled` (a styled label followed by plain text), never from ta
 
 from __future__ import annotations
 
+import re
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Callable, Iterator, Mapping
 
@@ -78,13 +79,20 @@ def fail_error(exc: BaseException, flags: Mapping[str, str] | None = None, suffi
     """Render a library error, pointing at the flag that sets the argument it is about.
 
     The library's messages speak of keyword arguments, never of flags; ``flags`` maps the
-    argument names whose flag is not simply ``--name-with-dashes`` (``{"domain": "--domain/-d"}``)."""
+    argument names whose flag is not simply ``--name-with-dashes`` (``{"domain": "--domain/-d"}``).
+    A message that spells the argument as Python does (``pass model=/path/to/x.pt``) shows the
+    flag in its place (``pass --model /path/to/x.pt``); any other gets the flag added at the end."""
     message = words(str(exc)) if words else str(exc)
     if isinstance(exc, KeyError) and message[:1] in "'\"":
         message = message.strip("'\"")  # KeyError quotes its message
     param = getattr(exc, "param", None)
     if param and (flags is None or flags.get(param) != ""):
-        message += f" ({flag_for(param, flags)})"
+        flag = flag_for(param, flags)
+        spelled = re.compile(rf"(?<![\w.-]){re.escape(param)}=(?=\S)")
+        if spelled.search(message):
+            message = spelled.sub(flag.split("/")[0] + " ", message)
+        else:
+            message += f" ({flag})"
     return fail(message + suffix)
 
 

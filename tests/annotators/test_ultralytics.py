@@ -59,7 +59,25 @@ def test_offline_error_names_the_file(tmp_path, monkeypatch):
     from annotators.ultralytics import UltralyticsYoloSeg
 
     monkeypatch.chdir(tmp_path)
-    with pytest.raises(AnnotatorError, match=r"yolo11x-seg\.pt.*as the model \(/path/to/yolo11x-seg\.pt\)"):
+    with pytest.raises(AnnotatorError, match=r"yolo11x-seg\.pt.*model=/path/to/yolo11x-seg\.pt"):
         UltralyticsYoloSeg("yolo11x-seg.pt")
     with pytest.raises(AnnotatorError, match="not found"):
         UltralyticsYoloSeg(str(tmp_path / "nowhere" / "best.pt"))
+
+
+def test_cli_names_the_model_flag_for_weights_it_cannot_fetch(store, db_url, tmp_path, monkeypatch):
+    """The library's message speaks of the ``model`` argument; the CLI's rendering of the same error
+    names ``--model`` with the path to give (the assertion the library test had before it lost the flag)."""
+    import re
+
+    from typer.testing import CliRunner
+
+    from cli import app
+
+    _, data, _ = store
+    monkeypatch.chdir(tmp_path)
+    r = CliRunner().invoke(app, ["--db", db_url, "--data-dir", str(data), "annotate", "--domain", "testsport",
+                                 "--model", "yolo11x-seg.pt"], terminal_width=300)
+    text = " ".join(r.output.split())
+    assert r.exit_code == 1 and "Traceback" not in text, text
+    assert re.search(r"yolo11x-seg\.pt.*--model /path/to/yolo11x-seg\.pt", text), text
