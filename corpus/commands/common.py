@@ -170,16 +170,21 @@ class RichBars:
         if self.started:
             self.bar.stop()
 
+    def note(self, message: str) -> None:
+        """Print ``message`` above the bars (before any bar, simply as a line); it can carry server
+        text, so it is printed as text ("[/x]" in a body is no markup)."""
+        if self.enabled:
+            self.bar.console.print(styled(message))
+
     def __call__(self, event) -> None:
         if not self.enabled:
             return
-        if not self.started:  # at the first event: an early error leaves no empty bar behind
+        if event.message is not None:
+            self.note(event.message)
+            return
+        if not self.started:  # at the first counted event: an early error or note leaves no empty bar
             self.bar.start()
             self.started = True
-        if event.message is not None:
-            # Messages can carry server text: printed as text ("[/x]" in a body is no markup).
-            self.bar.console.print(styled(event.message))
-            return
         task = self.tasks.get(event.stage)
         if task is None:
             task = self.tasks[event.stage] = self.bar.add_task(escape(self.labels.get(event.stage, event.stage)),

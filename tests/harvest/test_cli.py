@@ -135,6 +135,5 @@ def test_server_text_in_error_messages_is_not_read_as_rich_markup():
         cmd.render_summary(report, "commercial use, derivatives")
         progress = RichBars(enabled=True)
         progress.bar = SimpleNamespace(console=err_console)  # print where we capture, no live bar
-        progress.started = True
         progress(ProgressEvent("harvest", message=f"commons stopped: {hostile}"))
     assert cap.get().count("[/oops] [bold]not bold[/bold]") == 3
