@@ -216,7 +216,9 @@ def render_summary(report, policy: str) -> None:
     if report.cleaned.orphans or report.cleaned.temp_files:
         console.print(f"cleaned up from an earlier run: {report.cleaned.orphans} orphan file(s), "
                       f"{report.cleaned.temp_files} temporary file(s)")
+    # soft_wrap: a long URL in a message stays on its line instead of being broken where the terminal ends.
     for source, message in report.query_errors.items():
-        err_console.print(styled(f"{source}:", rest=f" {message}"))
+        err_console.print(styled(f"{source}:", rest=f" {message}"), soft_wrap=True)
     for source, message in report.source_errors.items():
-        err_console.print(styled(f"{source} stopped:", "bold red", f" {message}"))
+        message = message.removeprefix(f"{source}: ")  # the source's own errors start with its name
+        err_console.print(styled(f"{source} stopped:", "bold red", f" {message}"), soft_wrap=True)

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from corpus.config import Settings
+from corpus.errors import CorpusError
 from corpus.harvest import files
 from corpus.harvest.known import KnownImages, Ref
 from corpus.harvest.options import HarvestOptions, ProgressSink
@@ -179,6 +180,7 @@ def bucket(q: Query) -> Bucket:
 
 
 def describe_error(exc: BaseException) -> str:
-    """An exception in one line that names its type."""
+    """An exception in one line: the library's own errors by their message (written for people),
+    any other named by its type (``ConnectError: ...``)."""
     msg = str(exc) or type(exc).__name__
-    return msg if type(exc).__name__ in msg else f"{type(exc).__name__}: {msg}"
+    return msg if isinstance(exc, CorpusError) or type(exc).__name__ in msg else f"{type(exc).__name__}: {msg}"

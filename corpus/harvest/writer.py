@@ -106,8 +106,9 @@ class Writer:
             self.st.report.query_errors[ev.source] = f"{ev.failed_queries} search(es) failed, left for the next run; last: {ev.last_error}"
         if ev.error:
             self.st.report.source_errors[ev.source] = ev.error
-            first = ev.error.splitlines()[0] if ev.error.strip() else ev.error
-            self.st.progress.note(f"{ev.source} stopped: {first[:160]}")
+            # The error itself is long (a URL, the cause at its end): it is reported once, whole,
+            # in the report; the note only says that the run goes on without this source.
+            self.st.progress.note(f"{ev.source} stopped after an error (reported at the end of the run)")
 
     def _class_report(self, class_id: int) -> ClassReport:
         return self.st.report.classes[self.st.classes[class_id].spec.synset]

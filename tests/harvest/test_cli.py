@@ -5,6 +5,7 @@ and a real SQLite store."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from sqlalchemy import select
@@ -61,6 +62,23 @@ def test_no_network_ends_with_a_message_per_source(db_url, tmp_path):
     assert r.exit_code == 1, r.output
     assert "commons" in r.output and "openverse" in r.output and "Traceback" not in r.output
     assert "ConnectError" in r.output or "connect" in r.output.lower()
+
+
+def test_a_stopped_source_is_reported_once_and_whole(db_url, tmp_path):
+    """Each source's error is printed once, in full (the cause ends the line), not once cut short
+    while the run goes on and again in the summary."""
+    env = {
+        "CORPUS_COMMONS_BASE_URL": "http://127.0.0.1:9/w/api.php", "CORPUS_COMMONS_MAX_RETRIES": "0",
+        "CORPUS_OPENVERSE_BASE_URL": "http://127.0.0.1:9/v1", "CORPUS_OPENVERSE_MAX_RETRIES": "0",
+    }
+    r = invoke(db_url, tmp_path, "--domain", "sport", "--classes", "tennis_player.n.01", "--languages", "en", env=env)
+    assert r.exit_code == 1, r.output
+    text = " ".join(r.output.split())
+    for source in ("commons", "openverse"):
+        reported = re.findall(rf"{source} stopped: giving up on (\S+) after 1 attempt\(s\): ConnectError: "
+                              r"\[Errno 111\] Connection refused", text)
+        assert len(reported) == 1 and reported[0].startswith("http://127.0.0.1:9/"), text
+    assert text.count("giving up on") == 2 and text.count("Connection refused") == 2, text
 
 
 def _rewrite(obj, mapping):
