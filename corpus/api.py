@@ -435,7 +435,11 @@ class Corpus:
         Progress: stage ``"annotations"``, with its total."""
         from corpus.coco.export import parse_statuses
         from corpus.coco.yolo import YoloExportOptions, count_annotations, export_yolo
+        from ontology.languages import check_languages
 
+        # Before the store is read: an unknown language is the mistake to report, not "no
+        # annotations", and must not become an English export with every class "untranslated".
+        (lang,) = check_languages([lang], param="lang")
         _check_files(files)
         opts = YoloExportOptions(domain=domain, statuses=parse_statuses(statuses), splits=_splits(splits) or [],
                                  seed=seed, lang=lang, classes=list(_names(classes)) or None, files=files,

@@ -103,11 +103,12 @@ class UnknownLanguage(NotFoundError):
     """A language code the ontology does not have (``--languages xx`` must not plan nothing in silence)."""
 
 
-def check_languages(codes) -> tuple[str, ...]:
+def check_languages(codes, param: str | None = None) -> tuple[str, ...]:
     """``codes`` as known ISO 639-1 codes (trimmed, lower case, in the given order, no repeats).
 
     An unknown one raises :class:`UnknownLanguage` naming the nearest known codes; English names
-    (``german``) are matched too, so the hint says ``de (German)``.
+    (``german``) are matched too, so the hint says ``de (German)``. ``param``: the argument the
+    codes came in, for the error (``"lang"``).
     """
     import difflib
 
@@ -127,5 +128,5 @@ def check_languages(codes) -> tuple[str, ...]:
             hint = "did you mean " + " or ".join(f"{c} ({LANGUAGE_NAMES[c]})" for c in near) + "?"
         else:
             hint = f"known: {' '.join(LANGUAGES)}"
-        raise UnknownLanguage(f"unknown language {raw!r}: {hint}")
+        raise UnknownLanguage(f"unknown language {raw!r}: {hint}", param=param)
     return tuple(out)

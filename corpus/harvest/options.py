@@ -52,7 +52,7 @@ class HarvestOptions:
         # An unknown code would plan no query for it and end "done" in silence: refuse it up front.
         from ontology.languages import check_languages
 
-        object.__setattr__(self, "languages", check_languages(self.languages))
+        object.__setattr__(self, "languages", check_languages(self.languages, param="languages"))
 
 
 class ProgressSink:

@@ -209,3 +209,33 @@ def test_python_api_export_yolo_with_progress_and_typed_errors(store, tmp_path):
         with pytest.raises(UsageError) as info:
             c.export_yolo(out_dir=tmp_path / "y", domain="sport")
         assert info.value.param == "out_dir"
+
+
+def test_an_unknown_language_is_reported_before_anything_else(store, tmp_path):
+    """--lang is checked first: not 'no annotations' for a domain with nothing to export, and not a
+    silent English export (every class 'untranslated') for one that has."""
+    from sqlalchemy.orm import Session
+
+    from corpus import Corpus
+    from corpus.errors import NotFoundError
+
+    with Session(store.engine) as ses:  # a domain with nothing accepted
+        ses.add(m.Domain(name="music"))
+        ses.commit()
+    base = ["--db", store.db_url, "--data-dir", str(store.data_dir), "export", "yolo"]
+    r = runner.invoke(app, [*base, "--domain", "music", "--lang", "xx", str(tmp_path / "a")],
+                      terminal_width=200)
+    text = " ".join(r.output.split())
+    assert r.exit_code == 1 and "unknown language 'xx'" in text and "(--lang)" in text, text
+    assert "no annotations" not in text and "Traceback" not in text
+    r = runner.invoke(app, [*base, "--domain", "sport", "--status", "all", "--lang", "greek", str(tmp_path / "b")],
+                      terminal_width=200)
+    text = " ".join(r.output.split())
+    assert r.exit_code == 1 and "unknown language 'greek': did you mean el (Greek)?" in text, text
+    assert not (tmp_path / "b").exists()
+    with Corpus.open(db_url=store.db_url, data_dir=store.data_dir) as c:
+        with pytest.raises(NotFoundError) as info:
+            c.export_yolo(out_dir=tmp_path / "c", domain="sport", statuses="all", lang="xx")
+        assert info.value.param == "lang" and "--" not in str(info.value)
+        s = c.export_yolo(out_dir=tmp_path / "d", domain="sport", statuses="all", lang=" BG ")
+        assert s.lang == "bg" and s.untranslated == ["tennis_racket.n.01"]  # " BG " is bg: two classes named
