@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 from corpus.config import Settings, load_settings
-from corpus.errors import CorpusError, ResourceMissing, StoreError, UsageError, one_line
+from corpus.errors import CorpusError, ResourceMissing, StoreError, UsageError, check_range, one_line
 from corpus.progress import Progress, ProgressEvent, counting, done_total, emit
 
 if TYPE_CHECKING:  # the heavy modules load when a call needs them, not on `import corpus`
@@ -296,8 +296,12 @@ class Corpus:
 
         if unmapped not in ("keep", "drop"):
             raise UsageError(f"unmapped must be 'keep' or 'drop', not {unmapped!r}", param="unmapped")
-        if batch_size < 1:
-            raise UsageError(f"batch_size must be at least 1, got {batch_size}", param="batch_size")
+        check_range("score_threshold", score_threshold, 0.0, 1.0)
+        check_range("iou_threshold", iou_threshold, 0.0, 1.0)
+        check_range("batch_size", batch_size, 1)
+        check_range("limit", limit, 1)
+        check_range("workers", workers, 1)
+        check_range("gpus_per_worker", gpus_per_worker, 0.0)
         if engine not in ("local", "ray"):
             raise UsageError(f"engine must be 'local' or 'ray', not {engine!r}", param="engine")
         opts = AnnotateOptions(batch_size=batch_size, limit=limit, unmapped=unmapped)  # type: ignore[arg-type]
@@ -311,8 +315,6 @@ class Corpus:
             if not isinstance(model, str):
                 raise UsageError("the Ray engine needs the model as a spec string (each worker loads it)",
                                  param="model")
-            if workers < 1:
-                raise UsageError(f"workers must be at least 1, got {workers}", param="workers")
             factory = functools.partial(load_annotator, model, **model_kw)  # called in every worker
             return annotate_domain_ray(self.engine, factory, domain, self.data_dir, opts,
                                        RayOptions(address=address, workers=workers, gpus_per_worker=gpus_per_worker),
@@ -343,6 +345,9 @@ class Corpus:
         sheet per class in ``out_dir/classes/``. Progress: stage ``"images"``."""
         from corpus.preview import write_previews
 
+        check_range("min_score", min_score, 0.0, 1.0)
+        check_range("limit", limit, 1)
+        check_range("per_class", per_class, 1)
         return write_previews(self.engine, domain, Path(out_dir), self.data_dir, model=model, min_score=min_score,
                               limit=limit, per_class=per_class, progress=done_total(progress, "images"))
 
@@ -406,6 +411,8 @@ class Corpus:
         from corpus.coco.coco_annotator import AnnotatorExportOptions, export_coco_annotator
         from corpus.coco.export import parse_statuses
 
+        check_range("chunk", chunk, 1)
+        check_range("min_score", min_score, 0.0, 1.0)
         _check_files(files)
         opts = AnnotatorExportOptions(domain=domain, statuses=parse_statuses(statuses), chunk_images=chunk, files=files,
                                       open_proposals=open_proposals, min_score=min_score,
@@ -867,6 +874,8 @@ class Review:
         from corpus.review import list_annotations, parse_review_statuses
         from corpus.store.queries import resolve_domain
 
+        check_range("min_score", min_score, 0.0, 1.0)
+        check_range("max_score", max_score, 0.0, 1.0)
         wanted = parse_review_statuses(statuses)
         with self._corpus.session() as s:
             return list_annotations(s, resolve_domain(s, domain), statuses=wanted, image_id=image_id,
@@ -878,6 +887,9 @@ class Review:
         from corpus.review import decide_matching, default_reviewer
         from corpus.store.queries import resolve_domain
 
+        # Scores are 0..1: a percent (min_score=90) would match nothing, max_score=90 everything.
+        check_range("min_score", filters.get("min_score"), 0.0, 1.0)
+        check_range("max_score", filters.get("max_score"), 0.0, 1.0)
         with self._corpus.session() as s:  # all or nothing
             return decide_matching(s, action, who or default_reviewer(), resolve_domain(s, domain),
                                    dry_run=dry_run, note=note, **filters)

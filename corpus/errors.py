@@ -38,6 +38,7 @@ __all__ = [
     "RemoteError",
     "ModelError",
     "ResourceMissing",
+    "check_range",
     "one_line",
 ]
 
@@ -101,3 +102,24 @@ def one_line(text: object, limit: int = 400) -> str:
     """``text`` on one line: drivers and servers add hints and URLs on extra lines."""
     s = " ".join(str(text).split())
     return s if len(s) <= limit else s[: limit - 3] + "..."
+
+
+def check_range(param: str, value, low: float | None = None, high: float | None = None):
+    """``value`` when ``low <= value <= high`` (either bound may be None), else a
+    :class:`UsageError` about argument ``param`` that gives the range and the value:
+    ``epochs must be at least 1, got -1``. NaN is never in range. None passes (an unset option)."""
+    if value is None:
+        return value
+
+    def num(x) -> str:
+        return f"{x:g}" if isinstance(x, float) else str(x)
+
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise UsageError(f"{param} must be a number, got {value!r}", param=param)
+    if (low is not None and not value >= low) or (high is not None and not value <= high):
+        if low is not None and high is not None:
+            rule = f"between {num(low)} and {num(high)}"
+        else:
+            rule = f"at least {num(low)}" if low is not None else f"at most {num(high)}"
+        raise UsageError(f"{param} must be {rule}, got {num(value)}", param=param)
+    return value

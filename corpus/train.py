@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 
 from corpus.coco.splits import Splits
 from corpus.coco.yolo import DEFAULT_SPLITS, YoloExportOptions, YoloExportSummary, export_yolo
-from corpus.errors import CorpusError, ModelError, UsageError
+from corpus.errors import CorpusError, ModelError, UsageError, check_range
 from corpus.store.db import session_scope
 from corpus.store.models import TrainedModel, TrainingAnnotation
 from corpus.store.queries import resolve_domain
@@ -84,6 +84,16 @@ class TrainOptions:
                 "lang": self.lang, "classes": list(self.classes) if self.classes else None,
                 "statuses": list(self.statuses), "splits": dict(self.splits), "license_policy": self.license_policy,
                 "min_annotations": self.min_annotations, "onnx": self.onnx}
+
+    def __post_init__(self) -> None:
+        self.check()
+
+    def check(self) -> None:
+        """The numbers in range, in the library's words ("epochs must be at least 1, got -1"),
+        before any file is written: ultralytics would fail late or in its own terms."""
+        for param, low in (("epochs", 1), ("imgsz", 32), ("batch", 1), ("workers", 0), ("patience", 1),
+                           ("min_annotations", 1)):
+            check_range(param, getattr(self, param), low)
 
 
 @dataclass
@@ -210,8 +220,7 @@ def train_model(engine: Engine, data_dir: Path, opts: TrainOptions, progress: Pr
         raise TrainError(f"training needs a local data folder, not {data_dir}: run it where the images are on disk "
                          "(or mounted)", param="data_dir")
     data_dir = Path(data_dir)
-    if opts.epochs < 1 or opts.imgsz < 32 or opts.batch < 1 or opts.min_annotations < 1:
-        raise TrainError("epochs, batch and min_annotations must be at least 1, imgsz at least 32")
+    opts.check()  # again: the options may have been changed since they were made
     YOLO = import_ultralytics(data_dir)
     if opts.onnx:
         try:

@@ -24,14 +24,14 @@ def register(app: typer.Typer) -> None:
         domain: str = typer.Option(..., "--domain", "-d", help="Domain whose images to annotate, e.g. sport."),
         model: str = typer.Option("yolo11n-seg.pt", "--model", "-m", help="Model to run (see above)."),
         score_threshold: Optional[float] = typer.Option(
-            None, "--score-threshold", min=0.0, max=1.0,
-            help="Keep instances scoring at least this (default per model: YOLO 0.25, YOLACT 0.3, "
+            None, "--score-threshold",
+            help="Keep instances scoring at least this, 0 to 1 (default per model: YOLO 0.25, YOLACT 0.3, "
             "torchvision 0.5, detectron2 0.9 as in MIC21)."),
-        iou_threshold: Optional[float] = typer.Option(None, "--iou-threshold", min=0.0, max=1.0,
-                                                      help="NMS IoU for YOLO/YOLACT models (default per model)."),
-        batch_size: int = typer.Option(8, "--batch-size", min=1, help="Images per model call and per transaction."),
+        iou_threshold: Optional[float] = typer.Option(None, "--iou-threshold",
+                                                      help="NMS IoU for YOLO/YOLACT models, 0 to 1 (default per model)."),
+        batch_size: int = typer.Option(8, "--batch-size", help="Images per model call and per transaction (at least 1)."),
         device: str = typer.Option("cpu", "--device", help="cpu, cuda, cuda:0, mps (what the backend supports)."),
-        limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Annotate at most this many new images."),
+        limit: Optional[int] = typer.Option(None, "--limit", help="Annotate at most this many new images (at least 1)."),
         unmapped: str = typer.Option(
             "keep", "--unmapped",
             help="Detections that fit no harvest or attribute class: 'keep' them under their most specific "
@@ -43,8 +43,8 @@ def register(app: typer.Typer) -> None:
         address: Optional[str] = typer.Option(
             None, "--address", help="Ray cluster to join: 'auto', 'ray://head:10001' or a GCS address "
             "(default: start a local one). Workers must reach --data-dir (a shared folder or s3://...)."),
-        workers: int = typer.Option(2, "--workers", min=1, help="Ray engine: model workers (one per GPU, or CPU workers)."),
-        gpus_per_worker: float = typer.Option(0.0, "--gpus-per-worker", min=0.0,
+        workers: int = typer.Option(2, "--workers", help="Ray engine: model workers (one per GPU, or CPU workers; at least 1)."),
+        gpus_per_worker: float = typer.Option(0.0, "--gpus-per-worker",
                                               help="Ray engine: GPUs each worker takes (0: CPU workers)."),
     ) -> None:
         label = f"annotate {domain}" + (f" on Ray ({workers} workers)" if engine == "ray" else "")

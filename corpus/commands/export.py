@@ -101,11 +101,11 @@ def coco_annotator_cmd(
     status: str = typer.Option("pending", "--status",
                                help="Send images that have annotations with these statuses (comma separated); "
                                "every not-rejected annotation of such an image goes with it."),
-    chunk: int = typer.Option(250, "--chunk", min=1, help="Images per part file (COCO Annotator stalls on big files)."),
+    chunk: int = typer.Option(250, "--chunk", help="Images per part file, at least 1 (COCO Annotator stalls on big files)."),
     open_proposals: bool = typer.Option(False, "--open-proposals",
                                         help="First turn proposals on images without annotations into pending "
                                         "annotations (as `corpus review open`)."),
-    min_score: float = typer.Option(0.0, "--min-score", help="With --open-proposals: only proposals scoring at least this."),
+    min_score: float = typer.Option(0.0, "--min-score", help="With --open-proposals: only proposals scoring at least this (0 to 1)."),
     license_policy: str = _LICENSE_POLICY,
     link: bool = _LINK,
     symlink: bool = _SYMLINK,

@@ -59,23 +59,23 @@ def register(app: typer.Typer) -> None:
         sources: Optional[list[str]] = typer.Option(
             None, "--sources", "-s", help="Sources to search, comma-separated (default: those enabled in the "
             "settings, i.e. commons and openverse unless configured otherwise)."),
-        per_class: int = typer.Option(100, "--per-class", "-n", min=1, help="Images to keep per class, shared evenly "
+        per_class: int = typer.Option(100, "--per-class", "-n", help="Images to keep per class (at least 1), shared evenly "
                                       "by the languages that have a name for it and, within a language, by its "
                                       "sources; a language that runs dry leaves its share to the others (a rerun "
                                       "with a larger number adds more)."),
         per_language: Optional[int] = typer.Option(
-            None, "--per-language", min=1, help="Instead of --per-class: this many images per class and language "
+            None, "--per-language", help="Instead of --per-class: this many images (at least 1) per class and language "
             "(shared by the language's sources; no redistribution when a language runs dry)."),
         license_policy: str = typer.Option(
             "default", "--license-policy", help="Which licenses to keep: default (commercial use and derivatives "
             "allowed), research (admits NC), no-share-alike, public-domain, any-open, or tokens such as "
             "'default,-Pixabay'."),
-        min_size: int = typer.Option(256, "--min-size", min=1, help="Minimum shorter side in pixels."),
-        near_dup_bits: int = typer.Option(8, "--near-dup-bits", min=0, max=32,
-                                          help="pHash Hamming distance (of 64 bits) that counts as a near-duplicate."),
-        per_page: int = typer.Option(50, "--per-page", min=1, max=500, help="Results asked per search request."),
+        min_size: int = typer.Option(256, "--min-size", help="Minimum shorter side in pixels (at least 1)."),
+        near_dup_bits: int = typer.Option(8, "--near-dup-bits",
+                                          help="pHash Hamming distance (of 64 bits, 0 to 32) that counts as a near-duplicate."),
+        per_page: int = typer.Option(50, "--per-page", help="Results asked per search request (1 to 500)."),
         download_deadline: float = typer.Option(
-            180.0, "--download-deadline", min=1.0, help="Seconds one download may take in all, however slowly the "
+            180.0, "--download-deadline", help="Seconds (at least 1) one download may take in all, however slowly the "
             "server sends (the failure is recorded as 'deadline' and retried by a later run)."),
         dry_run: bool = typer.Option(False, "--dry-run", help="Show the planned queries; search and download nothing."),
     ) -> None:
@@ -100,7 +100,8 @@ def register(app: typer.Typer) -> None:
                     near_dup_bits=near_dup_bits, download_deadline_s=download_deadline, dry_run=dry_run,
                     progress=bars, stop=stop)
         except CorpusError as exc:
-            raise fail_error(exc, {"classes": "--classes/-c", "sources": "--sources/-s"})
+            raise fail_error(exc, {"classes": "--classes/-c", "sources": "--sources/-s",
+                                   "download_deadline_s": "--download-deadline"})
         except (LookupError, ValueError) as exc:  # from deeper layers: shown as the message alone
             raise fail(str(exc).strip("'\""))
         finally:

@@ -24,9 +24,9 @@ def register(app: typer.Typer) -> None:
         domain: str = typer.Option(..., "--domain", "-d", help="Domain whose proposals to draw, e.g. sport."),
         model: Optional[str] = typer.Option(None, "--model", help="Only this model's proposals (its stored name, "
                                             "e.g. onnx-yolo-v5:yolov5s-seg); default: all."),
-        min_score: float = typer.Option(0.0, "--min-score", min=0.0, max=1.0, help="Hide proposals below this score."),
-        limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Draw at most this many images."),
-        per_class: int = typer.Option(48, "--per-class", min=1, help="Tiles per class contact sheet (best first)."),
+        min_score: float = typer.Option(0.0, "--min-score", help="Hide proposals below this score (0 to 1)."),
+        limit: Optional[int] = typer.Option(None, "--limit", help="Draw at most this many images (at least 1)."),
+        per_class: int = typer.Option(48, "--per-class", help="Tiles per class contact sheet, best first (at least 1)."),
     ) -> None:
         from rich.table import Table
 

@@ -36,9 +36,9 @@ def register(app: typer.Typer) -> None:
                                  "(ultralytics fetches it where there is internet), or trained:NAME to continue one."),
         name: Optional[str] = typer.Option(None, "--name", help="Name of the new model (letters, digits, . _ -; "
                                            "default: DOMAIN-UTCTIME)."),
-        epochs: int = typer.Option(50, "--epochs", min=1, help="Training epochs."),
-        imgsz: int = typer.Option(640, "--imgsz", min=32, help="Training image size (pixels, longest side)."),
-        batch: int = typer.Option(16, "--batch", min=1, help="Images per batch."),
+        epochs: int = typer.Option(50, "--epochs", help="Training epochs (at least 1)."),
+        imgsz: int = typer.Option(640, "--imgsz", help="Training image size (pixels, longest side; at least 32)."),
+        batch: int = typer.Option(16, "--batch", help="Images per batch (at least 1)."),
         device: str = typer.Option("cpu", "--device", help="cpu, 0 (first GPU), 0,1, mps."),
         lang: str = typer.Option("en", "--lang", help="Language of the class names written into the weights."),
         classes: Optional[List[str]] = typer.Option(None, "--class", help="Train on this class only (synset, English "
@@ -49,9 +49,9 @@ def register(app: typer.Typer) -> None:
         seed: int = typer.Option(0, "--seed", help="Seed of the split assignment (and of training)."),
         license_policy: str = typer.Option("default", "--license-policy",
                                            help="Only images whose license passes (as for export)."),
-        min_annotations: int = typer.Option(10, "--min-annotations", min=1,
-                                            help="Accepted instances each class needs in the train split."),
-        patience: int = typer.Option(50, "--patience", min=1, help="Stop after this many epochs without improvement."),
+        min_annotations: int = typer.Option(10, "--min-annotations",
+                                            help="Accepted instances each class needs in the train split (at least 1)."),
+        patience: int = typer.Option(50, "--patience", help="Stop after this many epochs without improvement (at least 1)."),
         amp: bool = typer.Option(False, "--amp/--no-amp", help="Mixed precision on a GPU (ultralytics first checks it "
                                  "with a model it downloads, so it is off by default)."),
         onnx: bool = typer.Option(False, "--onnx", help="Also export the trained model to ONNX (run it without torch: "

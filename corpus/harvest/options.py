@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
+from corpus.errors import check_range
 from corpus.harvest.dedup import DEFAULT_NEAR_DUP_BITS
 from corpus.harvest.fetch import DEFAULT_DEADLINE_S, DEFAULT_MAX_BYTES
 from corpus.harvest.plan import DEFAULT_KINDS, DEFAULT_MAX_LEMMAS, ClassSpec
@@ -53,6 +54,10 @@ class HarvestOptions:
         from ontology.languages import check_languages
 
         object.__setattr__(self, "languages", check_languages(self.languages, param="languages"))
+        # The numbers a caller sets, in the library's words ("per_class must be at least 1, got 0").
+        for param, low, high in (("per_class", 1, None), ("per_language", 1, None), ("per_page", 1, 500),
+                                 ("min_size", 1, None), ("near_dup_bits", 0, 32), ("download_deadline_s", 1.0, None)):
+            check_range(param, getattr(self, param), low, high)
 
 
 class ProgressSink:
