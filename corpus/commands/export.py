@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Optional
+from typing import Iterator, Optional
 
 import typer
 from rich.table import Table
@@ -27,7 +28,12 @@ _LINK = typer.Option(False, "--link", help="Hard-link image files instead of cop
 _SYMLINK = typer.Option(False, "--symlink", help="Symbolically link image files instead of copying.")
 _NO_IMAGES = typer.Option(False, "--no-images", help="Write the JSON only, no image files.")
 _DOMAIN = typer.Option(None, "--domain", "-d", help="Domain to export (default: the only one in the store).")
-_FLAGS = {"statuses": "--status", "splits": "--split", "files": "--link/--symlink/--no-images", "chunk": "--chunk"}
+_SEED = typer.Option(0, "--seed", help="Seed of the split assignment.")
+_STATUS = typer.Option("accepted", "--status", help="Review statuses to export, comma separated: accepted (= accepted "
+                       "as is or edited), edited, pending, rejected, all.")
+# Library arguments whose flag is not simply --name-with-dashes (every export command).
+_FLAGS = {"domain": "--domain/-d", "statuses": "--status", "splits": "--split", "classes": "--class",
+          "files": "--link/--symlink/--no-images", "out_dir": "OUT"}
 
 
 def _files_mode(link: bool, symlink: bool, no_images: bool) -> str:
@@ -36,19 +42,44 @@ def _files_mode(link: bool, symlink: bool, no_images: bool) -> str:
     return "link" if link else "symlink" if symlink else "none" if no_images else "copy"
 
 
+@contextmanager
+def _exporting() -> Iterator[RichBars]:
+    """The bars of an export, and its library errors as one line naming the flag."""
+    with handled(_FLAGS), RichBars(transient=True, elapsed=True) as bars:
+        yield bars
+
+
+def _render_left_out(summary, noun: str, in_table: tuple[str, ...] = ()) -> None:
+    """What an export left out or wrote differently, from the counts its summary has (those the
+    command's table already shows, ``in_table``, are not repeated); ``noun``: annotation or instance."""
+    def n(field: str) -> int:
+        return 0 if field in in_table else getattr(summary, field, 0)
+
+    for reason, count in sorted(summary.skipped_license.items()):
+        console.print(styled("left out", rest=f" {count} image(s): {reason}"))
+    if n("missing_files"):
+        console.print(styled("left out", rest=f" {n('missing_files')} image(s) whose file is missing under "
+                             f"{state.corpus().data_dir}"))
+    if n("box_only"):
+        console.print(f"{n('box_only')} {noun}(s) without a usable mask were written as their box")
+    if n("merged"):
+        console.print(f"{n('merged')} {noun}(s) in several parts were joined into one outline")
+    if n("empty"):
+        console.print(styled("left out", rest=f" {n('empty')} {noun}(s) whose mask and box cover no pixel"))
+    if n("invalid"):
+        console.print(styled(f"{n('invalid')} {noun}(s) with an unusable shape left out",
+                             rest=" (non-finite, outside the image or too large; fix them with `corpus review edit`)"))
+
+
 @export_app.command("coco")
 def coco_cmd(
     out: Path = typer.Argument(..., help="Export folder (created): annotations/instances[_SPLIT].json and images/."),
     domain: Optional[str] = _DOMAIN,
-    status: str = typer.Option(
-        "accepted", "--status",
-        help="Review statuses to export, comma separated: accepted (= accepted as is or edited), edited, "
-        "pending, rejected, all.",
-    ),
+    status: str = _STATUS,
     split: Optional[str] = typer.Option(
         None, "--split", help="Splits as NAME=FRACTION, summing to 1, e.g. train=0.8,val=0.1,test=0.1 "
         "(default: one file). Images are assigned by a hash of their content and --seed: stable and disjoint."),
-    seed: int = typer.Option(0, "--seed", help="Seed of the split assignment."),
+    seed: int = _SEED,
     segmentation: str = typer.Option("polygon", "--segmentation", help="Mask format: polygon or rle."),
     license_policy: str = _LICENSE_POLICY,
     link: bool = _LINK,
@@ -66,7 +97,7 @@ def coco_cmd(
     Example: corpus export coco --domain sport --status accepted --split train=0.8,val=0.1,test=0.1 --seed 1 out/
     """
     files = _files_mode(link, symlink, no_images)
-    with handled(_FLAGS), RichBars(transient=True, elapsed=True) as bars:
+    with _exporting() as bars:
         summary = state.corpus().export_coco(out_dir=out, domain=domain, statuses=status, splits=split, seed=seed,
                                              segmentation=segmentation, license_policy=license_policy, files=files,
                                              done_only=done_only, progress=bars)
@@ -77,17 +108,7 @@ def coco_cmd(
         table.add_row(name, str(path), str(summary.images[name]), str(summary.annotations[name]))
     console.print(table)
     console.print(f"{summary.categories} categories; license policy: {summary.policy}")
-    for reason, n in sorted(summary.skipped_license.items()):
-        console.print(styled("left out", rest=f" {n} image(s): {reason}"))
-    if summary.missing_files:
-        console.print(styled("left out", rest=f" {summary.missing_files} image(s) whose file is missing under {state.corpus().data_dir}"))
-    if summary.box_only:
-        console.print(f"{summary.box_only} annotation(s) without a usable mask were written with their box")
-    if summary.empty:
-        console.print(styled("left out", rest=f" {summary.empty} annotation(s) whose mask and box cover no pixel"))
-    if summary.invalid:
-        console.print(styled(f"{summary.invalid} annotation(s) with an unusable shape left out",
-                             rest=" (non-finite, outside the image or too large; fix them with `corpus review edit`)"))
+    _render_left_out(summary, "annotation")
     if summary.fallback_categories:
         console.print(styled("note", rest=f": {len(summary.fallback_categories)} class(es) have no category_id in the store and "
                       f"got a derived id (stable only while no clashing class appears): {', '.join(summary.fallback_categories)}"))
@@ -117,7 +138,7 @@ def coco_annotator_cmd(
     Example: corpus export coco-annotator --domain sport review/
     """
     files = _files_mode(link, symlink, no_images)
-    with handled(_FLAGS), RichBars(transient=True, elapsed=True) as bars:
+    with _exporting() as bars:
         summary = state.corpus().export_coco_annotator(
             out_dir=out, domain=domain, statuses=status, chunk=chunk, open_proposals=open_proposals,
             min_score=min_score, license_policy=license_policy, files=files, progress=bars)
@@ -131,11 +152,7 @@ def coco_annotator_cmd(
         table.add_row(what, str(n))
     console.print(table)
     console.print(f"license policy: {summary.policy}")
-    for reason, n in sorted(summary.skipped_license.items()):
-        console.print(styled("left out", rest=f" {n} image(s): {reason}"))
-    if summary.invalid:
-        console.print(styled(f"{summary.invalid} annotation(s) with an unusable shape left out",
-                             rest=" (non-finite, outside the image or too large; fix them with `corpus review edit`)"))
+    _render_left_out(summary, "annotation", in_table=("box_only", "missing_files"))
     console.print(f"Next: copy {out}/images/* into a COCO Annotator dataset folder, import "
                   f"{out}/annotations/part-*.json there, review, export, then `corpus import coco-annotator FILE`.")
 

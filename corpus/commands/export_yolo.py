@@ -9,23 +9,19 @@ import typer
 from rich.table import Table
 
 from corpus.commands.common import console, state, styled
-from corpus.commands.export import _DOMAIN, _LICENSE_POLICY, _LINK, _SYMLINK
-
-# Library arguments whose flag is not simply --name-with-dashes.
-FLAGS = {"domain": "--domain/-d", "statuses": "--status", "splits": "--split", "classes": "--class", "out_dir": "OUT"}
+from corpus.commands.export import (_DOMAIN, _LICENSE_POLICY, _LINK, _SEED, _STATUS, _SYMLINK, _exporting,
+                                    _files_mode, _render_left_out)
 
 
 def yolo_cmd(
     out: Path = typer.Argument(..., help="New or empty folder (created): data.yaml, images/SPLIT/, labels/SPLIT/, "
                                "ATTRIBUTION.md, licenses.json."),
     domain: Optional[str] = _DOMAIN,
-    status: str = typer.Option("accepted", "--status",
-                               help="Review statuses to export, comma separated: accepted (= accepted as is or edited), "
-                               "edited, pending, rejected, all."),
+    status: str = _STATUS,
     split: str = typer.Option("train=0.8,val=0.1,test=0.1", "--split",
                               help="Splits as NAME=FRACTION summing to 1; train and val are required. The same "
                               "--split and --seed put every image in the same split as `export coco` does."),
-    seed: int = typer.Option(0, "--seed", help="Seed of the split assignment."),
+    seed: int = _SEED,
     lang: str = typer.Option("en", "--lang", help="Language of the class names in data.yaml (English where a class has "
                              "no lemma in it), e.g. bg, de, el."),
     classes: Optional[List[str]] = typer.Option(None, "--class", help="Only this class (synset, English name or category "
@@ -43,11 +39,8 @@ def yolo_cmd(
 
     Example: corpus export yolo --domain sport --status accepted --lang bg out/yolo && yolo train data=out/yolo/data.yaml
     """
-    from corpus.commands.common import RichBars, handled
-    from corpus.commands.export import _files_mode
-
     files = _files_mode(link, symlink, no_images)
-    with handled(FLAGS), RichBars(transient=True, elapsed=True) as bars:
+    with _exporting() as bars:
         summary = state.corpus().export_yolo(out_dir=out, domain=domain, statuses=status, splits=split, seed=seed,
                                              lang=lang, classes=classes or None, license_policy=license_policy,
                                              files=files, progress=bars)
@@ -62,16 +55,7 @@ def yolo_cmd(
     if summary.untranslated:
         console.print(styled("note", rest=f": {len(summary.untranslated)} class(es) have no '{lang}' lemma and keep their "
                              f"English name: {', '.join(summary.untranslated[:10])}{' ...' if len(summary.untranslated) > 10 else ''}"))
-    for reason, n in sorted(summary.skipped_license.items()):
-        console.print(styled("left out", rest=f" {n} image(s): {reason}"))
-    if summary.missing_files:
-        console.print(styled("left out", rest=f" {summary.missing_files} image(s) whose file is missing under {state.corpus().data_dir}"))
-    if summary.box_only:
-        console.print(f"{summary.box_only} instance(s) without a usable mask were written as their box")
-    if summary.merged:
-        console.print(f"{summary.merged} instance(s) in several parts were joined into one outline")
-    if summary.empty:
-        console.print(styled("left out", rest=f" {summary.empty} instance(s) whose mask and box cover no pixel"))
+    _render_left_out(summary, "instance")
 
 
 def register(app: typer.Typer) -> None:
