@@ -649,8 +649,7 @@ class Ontology:
         ``data/<domain>.json`` (byte-identical files for the same inputs). Progress: a message per domain."""
         from ontology.pipeline import build_all
 
-        return build_all(self.domains_dir, self.data_dir, self.overrides_dir, list(_names(domains)) or None,
-                         progress=_named(progress), lexicons=_path(lexicons), freedict=_path(freedict))
+        return build_all(data_dir=self.data_dir, **self._build_inputs(domains, lexicons, freedict, progress))
 
     def check(self, *, domains: str | Sequence[str] | None = None, lexicons: Path | str | None = None,
               freedict: Path | str | None = None, progress: Progress | None = None) -> list[str]:
@@ -658,8 +657,12 @@ class Ontology:
         ``category_ids.json`` when the id registry would change). Empty when up to date."""
         from ontology.pipeline import check_built
 
-        return check_built(self.domains_dir, self.data_dir, self.overrides_dir, list(_names(domains)) or None,
-                           progress=_named(progress), lexicons=_path(lexicons), freedict=_path(freedict))
+        return check_built(data_dir=self.data_dir, **self._build_inputs(domains, lexicons, freedict, progress))
+
+    def _build_inputs(self, domains, lexicons, freedict, progress) -> dict[str, Any]:
+        """build_all's arguments other than the data folder: the same for a build and its check."""
+        return dict(domains_dir=self.domains_dir, overrides_dir=self.overrides_dir, only=list(_names(domains)) or None,
+                    progress=_named(progress), lexicons=_path(lexicons), freedict=_path(freedict))
 
     def add_domain(self, *, name: str, roots: str | Sequence[str], description: str = "", force: bool = False,
                    progress: Progress | None = None) -> "NewDomain":

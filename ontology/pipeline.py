@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import json
 import os
@@ -74,17 +74,11 @@ def build_all(
     return results
 
 
-def check_built(
-    domains_dir: Path = PKG_DIR / "domains",
-    data_dir: Path = PKG_DIR / "data",
-    overrides_dir: Path = PKG_DIR / "overrides",
-    only: list[str] | None = None,
-    progress: Callable[[str], None] | None = None,
-    lexicons: Path | None = None,
-    freedict: Path | None = None,
-) -> list[str]:
-    """What a build would change in ``data_dir``, without touching it: the names of the stale
-    domains, plus ``category_ids.json`` when the id registry would change. Empty: up to date.
+def check_built(data_dir: Path = PKG_DIR / "data", **build: Any) -> list[str]:
+    """What ``build_all(data_dir=data_dir, **build)`` would change in ``data_dir``, without
+    touching it: the names of the stale domains, plus ``category_ids.json`` when the id registry
+    would change. Empty: up to date. ``build``: :func:`build_all`'s other keyword arguments, so a
+    check always sees the inputs the build would.
 
     The build runs in a temporary copy of ``data_dir``, so the committed files stay as they are
     (this is what CI runs to catch specs edited without a rebuild)."""
@@ -96,8 +90,7 @@ def check_built(
         copy = Path(tmp) / "data"
         if data_dir.is_dir():
             shutil.copytree(data_dir, copy)
-        results = build_all(domains_dir, copy, overrides_dir, only, progress=progress,
-                            lexicons=lexicons, freedict=freedict)
+        results = build_all(data_dir=copy, **build)
         stale = [r.domain.name for r in results if r.changed]
         registry = "category_ids.json"
         before = (data_dir / registry).read_bytes() if (data_dir / registry).is_file() else b""
