@@ -34,7 +34,6 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
-import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -50,31 +49,16 @@ def check(ok: bool, what: str) -> None:
 
 
 def build_store(tmp: Path):
-    from pycocotools import mask as mask_utils
-    from sqlalchemy.orm import Session
-
-    from corpus.store import models as m
+    """The COCO test store plus the traps the integrity tests use: two classes named "swimmer",
+    and a proposal whose detector box is smaller than its mask (tests/coco/builder.py)."""
     from corpus.store.db import make_engine, upgrade
-    from tests.coco.builder import H, W, build
+    from tests.coco.builder import add_mask_beyond_box, add_name_clash, build
 
     url = f"sqlite:///{tmp / 'store.db'}"
     upgrade(url)
-    engine = make_engine(url)
-    store = build(engine, tmp / "data")
-    with Session(engine) as s:
-        for synset, cid in (("swimmer.n.01", 10), ("swimmer.n.02", 11)):
-            c = m.OntologyClass(domain_id=store.domain_id, synset=synset, kind="dominant", name="swimmer",
-                                category_id=cid)
-            s.add(c)
-            s.flush()
-            s.add(m.Annotation(image_id=store.images[0], class_id=c.id, bbox_x=2, bbox_y=2, bbox_w=6, bbox_h=6,
-                               segmentation=[[2, 2, 8, 2, 8, 8, 2, 8]], area=36, origin="manual", status="accepted"))
-        mask = np.zeros((H, W), np.uint8)
-        mask[20:30, 40:55] = 1
-        rle = {"size": [H, W], "counts": mask_utils.encode(np.asfortranarray(mask))["counts"].decode()}
-        s.add(m.Annotation(image_id=store.images[1], class_id=store.classes["ball"], bbox_x=44, bbox_y=22,
-                           bbox_w=8, bbox_h=5, segmentation=rle, area=150, origin="proposal", status="accepted"))
-        s.commit()
+    store = build(make_engine(url), tmp / "data")
+    add_name_clash(store)
+    add_mask_beyond_box(store, image=1)
     return store
 
 

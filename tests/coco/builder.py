@@ -107,3 +107,41 @@ def build(engine, data_dir: Path, n_images: int = 6) -> Store:
                 store.anns[f"{i}:{cls}"] = ann.id
         s.commit()
     return store
+
+
+# -- traps for the tools that read the exports (tests/coco/test_export_integrity.py and
+#    bench/check_clients.py build the same ones) --------------------------------------------------
+
+def add_name_clash(store: Store, case_clash: bool = False) -> None:
+    """Two classes both named "swimmer" (category ids 10 and 11), an accepted annotation of each on
+    the first image: Datumaro refuses a file whose category names repeat. ``case_clash`` adds
+    "Tennis Player" (id 12, no annotation), which differs from "tennis player" by case only."""
+    from sqlalchemy.orm import Session
+
+    with Session(store.engine) as s:
+        for synset, cid in (("swimmer.n.01", 10), ("swimmer.n.02", 11)):
+            c = m.OntologyClass(domain_id=store.domain_id, synset=synset, kind="dominant", name="swimmer",
+                                category_id=cid)
+            s.add(c)
+            s.flush()
+            s.add(m.Annotation(image_id=store.images[0], class_id=c.id, bbox_x=2, bbox_y=2, bbox_w=6, bbox_h=6,
+                               segmentation=poly(2, 2, 6, 6), area=36, origin="manual", status="accepted"))
+        if case_clash:
+            s.add(m.OntologyClass(domain_id=store.domain_id, synset="tennis_player.n.99", kind="dominant",
+                                  name="Tennis Player", category_id=12))
+        s.commit()
+
+
+def add_mask_beyond_box(store: Store, image: int = 0) -> int:
+    """An accepted tennis ball from a proposal on ``store.images[image]`` whose detector box
+    (44, 22, 8 x 5) is smaller than its RLE mask (x 40..54, y 20..29: 150 pixels): FiftyOne crops
+    masks to the box, so the export must carry the mask's bounds. Returns the annotation's id."""
+    from sqlalchemy.orm import Session
+
+    with Session(store.engine) as s:
+        a = m.Annotation(image_id=store.images[image], class_id=store.classes["ball"], bbox_x=44, bbox_y=22,
+                         bbox_w=8, bbox_h=5, segmentation=rle_of_box(40, 20, 15, 10), area=150, origin="proposal",
+                         status="accepted")
+        s.add(a)
+        s.commit()
+        return a.id
