@@ -34,7 +34,6 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("FIFTYONE_DO_NOT_TRACK", "true")
