@@ -57,30 +57,13 @@ def make_images(folder: Path, n: int) -> list[Path]:
 
 
 def make_store(url: str, data: Path, paths: list[Path]) -> None:
-    from corpus.store import models as m
-    from corpus.store.db import make_engine, session_scope, upgrade
+    """Domain 'bench' (tennis player, a person) with the images stored: the scale tests' store."""
+    from corpus.store.db import make_engine, upgrade
+    from tests.scale.support import photo_rows
 
     upgrade(url)
     engine = make_engine(url)
-    with session_scope(engine) as s:
-        dom = m.Domain(name="bench")
-        s.add(dom)
-        s.flush()
-        person = m.OntologyClass(domain_id=dom.id, synset="person.n.01", kind="parent", name="person")
-        player = m.OntologyClass(domain_id=dom.id, synset="tennis_player.n.01", kind="dominant", name="tennis player")
-        s.add_all([person, player])
-        src = m.Source(name="bench")
-        s.add(src)
-        s.flush()
-        q = m.HarvestQuery(class_id=player.id, lang="en", source_id=src.id, query_text="tennis player")
-        s.add(q)
-        s.flush()
-        for i, p in enumerate(paths):
-            img = m.Image(source_id=src.id, source_image_id=p.name, license_code="CC-BY-4.0", status="stored",
-                          local_path=str(p.relative_to(data)), sha1=f"{i:040d}")
-            s.add(img)
-            s.flush()
-            s.add(m.ImageHit(image_id=img.id, query_id=q.id))
+    photo_rows(engine, [str(p.relative_to(data)) for p in paths], domain="bench")
     engine.dispose()
 
 

@@ -15,9 +15,6 @@ def photo_store(engine, data: Path, shared_dir: Path, n: int = 6) -> dict[str, i
     zidane.jpg (mirrored and scaled copies, so each is its own image), found by one query."""
     from PIL import Image as PILImage
 
-    from corpus.store import models as m
-    from corpus.store.db import session_scope
-
     (data / "img").mkdir(parents=True, exist_ok=True)
     names = []
     for i in range(n):
@@ -31,8 +28,18 @@ def photo_store(engine, data: Path, shared_dir: Path, n: int = 6) -> dict[str, i
                 scale = 1.0 - 0.05 * ((i // 2) % 8)
                 im.resize((int(im.width * scale), int(im.height * scale))).save(data / name, quality=90)
         names.append(name)
+    return photo_rows(engine, names)
+
+
+def photo_rows(engine, names: list[str], domain: str = "sport") -> dict[str, int]:
+    """Domain ``domain`` (tennis player, a person) whose one query found the stored images
+    ``names`` (paths under the data folder): {name: image id}. bench/annotate.py makes its store
+    with it too."""
+    from corpus.store import models as m
+    from corpus.store.db import session_scope
+
     with session_scope(engine) as s:
-        dom = m.Domain(name="sport")
+        dom = m.Domain(name=domain)
         s.add(dom)
         s.flush()
         person = m.OntologyClass(domain_id=dom.id, synset="person.n.01", kind="parent", name="person")
