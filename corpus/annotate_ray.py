@@ -125,12 +125,15 @@ def annotate_domain_ray(
     options: AnnotateOptions = AnnotateOptions(),
     ray_options: RayOptions = RayOptions(),
     progress: Callable[[int, int], None] | None = None,
+    mapper: Any = None,
 ) -> AnnotateSummary:
     """Annotate the domain's images not yet seen by the model ``factory()`` builds, on Ray.
 
     ``factory`` must be picklable (e.g. ``functools.partial(load_annotator, "onnx:m.onnx")``):
     every actor calls it. Same results, rows and rerun behaviour as
     :func:`corpus.annotate.annotate_domain`; ``progress(done, total)`` after each stored batch.
+    ``mapper``: how labels become classes, here on the driver (default: COCO labels through
+    WordNet, ``annotators.mapping.LabelMapper``; a trained model's ``OntologyLabels``).
     """
     if ray_options.workers < 1:
         raise UsageError(f"workers must be at least 1, got {ray_options.workers}", param="workers")
@@ -167,7 +170,8 @@ def annotate_domain_ray(
         plan = plan_run(engine, info.name, info.version, domain, data_dir, options.limit)
         jobs, summary.already_done = plan.jobs, plan.already_done
         summary.to_do = len(jobs)
-        mapper = LabelMapper(plan.infos, policy=options.unmapped)
+        if mapper is None:
+            mapper = LabelMapper(plan.infos, policy=options.unmapped)
         params = {**info.params, "unmapped": options.unmapped}
         size = max(1, options.batch_size)
         queue = collections.deque((batch, 0) for batch in (jobs[i:i + size] for i in range(0, len(jobs), size)))

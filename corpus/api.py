@@ -310,15 +310,21 @@ class Corpus:
         if engine == "ray":
             from corpus.annotate_ray import RayOptions, annotate_domain_ray
 
-            if trained:
-                raise UsageError("models from train() run on the local engine for now", param="engine")
             if not isinstance(model, str):
                 raise UsageError("the Ray engine needs the model as a spec string (each worker loads it)",
                                  param="model")
-            factory = functools.partial(load_annotator, model, **model_kw)  # called in every worker
+            mapper = None
+            if trained:
+                # The store is read here; each worker loads the weights from the data folder.
+                from corpus.trained_models import trained_factory
+
+                factory, mapper = trained_factory(self.engine, model, self.data_dir, domain, unmapped=unmapped,
+                                                  **model_kw)
+            else:
+                factory = functools.partial(load_annotator, model, **model_kw)  # called in every worker
             return annotate_domain_ray(self.engine, factory, domain, self.data_dir, opts,
                                        RayOptions(address=address, workers=workers, gpus_per_worker=gpus_per_worker),
-                                       done_total(progress, "images"))
+                                       done_total(progress, "images"), mapper=mapper)
         mapper = None
         if trained:
             # A model from train() proposes the domain's own classes: no COCO label mapping.

@@ -106,14 +106,15 @@ def held_out_images(engine: Engine, name: str, split: str = "val") -> set[int]:
     return imgs - trained
 
 
-def load_trained(engine: Engine, spec: str, data_dir: Path, domain: str | None = None, *,
-                 score_threshold: float | None = None, iou_threshold: float | None = None, device: str = "cpu",
-                 unmapped: str = "keep"):
-    """(annotator, mapper) for ``trained:NAME`` (PyTorch weights, the ``yolo`` extra) or
-    ``trained-onnx:NAME`` (its ONNX export, ONNX Runtime only). A model of another domain than
-    ``domain`` is a :class:`~corpus.errors.UsageError`: its classes are not that domain's."""
-    from annotators.base import AnnotatorError
-    from annotators.trained import OntologyLabels, TrainedYoloSeg
+def trained_factory(engine: Engine, spec: str, data_dir: Path, domain: str | None = None, *,
+                    score_threshold: float | None = None, iou_threshold: float | None = None, device: str = "cpu",
+                    unmapped: str = "keep"):
+    """(factory, mapper) for ``trained:NAME`` / ``trained-onnx:NAME``: the store is read here, once;
+    ``factory()`` loads the model (picklable, so each Ray worker can call it: it needs the data
+    folder's weights, not the store). See :func:`load_trained`."""
+    import functools
+
+    from annotators.trained import OntologyLabels
 
     from corpus.storage import is_url
 
@@ -136,14 +137,34 @@ def load_trained(engine: Engine, spec: str, data_dir: Path, domain: str | None =
     if onnx and not weights:
         raise UsageError(f"trained model {name!r} has no ONNX export: train it with onnx on, or run trained:{name} "
                          "(needs the yolo extra)", param="model")
-    if not onnx:
-        import_ultralytics(data_dir)
-    kwargs: dict[str, Any] = {"imgsz": imgsz, "device": device}
+    kwargs: dict[str, Any] = {"imgsz": imgsz, "device": device, "onnx": onnx, "iou_threshold": iou_threshold}
     if score_threshold is not None:
         kwargs["score_threshold"] = score_threshold
+    data_dir = Path(data_dir).resolve()  # Ray workers do not share the driver's working folder
+    factory = functools.partial(_load_model, name, str(data_dir), str(data_dir / weights), tuple(synsets), kwargs)
+    return factory, OntologyLabels(domain_synsets, policy=unmapped)
+
+
+def _load_model(name: str, data_dir: str, weights: str, synsets: tuple[str, ...], kwargs: dict[str, Any]):
+    """A trained model, loaded where it will run (this process or a Ray worker)."""
+    from annotators.trained import TrainedYoloSeg
+
+    if not kwargs.get("onnx"):
+        import_ultralytics(Path(data_dir))  # ultralytics' settings under the data folder, offline
+    return TrainedYoloSeg(name, weights, synsets, **kwargs)
+
+
+def load_trained(engine: Engine, spec: str, data_dir: Path, domain: str | None = None, *,
+                 score_threshold: float | None = None, iou_threshold: float | None = None, device: str = "cpu",
+                 unmapped: str = "keep"):
+    """(annotator, mapper) for ``trained:NAME`` (PyTorch weights, the ``yolo`` extra) or
+    ``trained-onnx:NAME`` (its ONNX export, ONNX Runtime only). A model of another domain than
+    ``domain`` is a :class:`~corpus.errors.UsageError`: its classes are not that domain's."""
+    from annotators.base import AnnotatorError
+
+    factory, mapper = trained_factory(engine, spec, data_dir, domain, score_threshold=score_threshold,
+                                      iou_threshold=iou_threshold, device=device, unmapped=unmapped)
     try:
-        annotator = TrainedYoloSeg(name, Path(data_dir) / weights, synsets, onnx=onnx, iou_threshold=iou_threshold,
-                                   **kwargs)
+        return factory(), mapper
     except AnnotatorError as exc:
         raise ModelError(str(exc), param="model") from None
-    return annotator, OntologyLabels(domain_synsets, policy=unmapped)

@@ -103,3 +103,42 @@ def test_cli_engine_ray_joins_a_cluster(ray_cluster, two_stores, yolo_onnx, repo
     r = subprocess.run([sys.executable, "-m", "cli", "--db", url, "annotate", "--domain", "sport", "--model",
                         f"onnx:{yolo_onnx}", "--engine", "spark"], capture_output=True, text=True, env=env, cwd=repo_root)
     assert r.returncode != 0 and "--engine" in r.stdout + r.stderr and "Traceback" not in r.stderr
+
+
+def _register_trained(engine, data, model_file, name="mine") -> None:
+    """The real yolov5s-seg ONNX model recorded as a model trained for the domain (as `corpus
+    train --onnx` records one): class 0 (COCO's person) is the domain's tennis player, the other
+    79 are classes the domain does not have."""
+    from annotators.base import COCO80, file_hash
+
+    (data / "models" / name).mkdir(parents=True)
+    (data / "models" / name / "best.onnx").symlink_to(model_file)
+    classes = [{"index": i, "synset": "tennis_player.n.01" if i == 0 else f"coco:{label}", "name": label}
+               for i, label in enumerate(COCO80)]
+    with session_scope(engine) as s:
+        dom = s.scalar(select(m.Domain).where(m.Domain.name == "sport"))
+        s.add(m.TrainedModel(name=name, domain_id=dom.id, base="yolov5s-seg.onnx", base_version=file_hash(model_file),
+                             version=file_hash(model_file), weights=f"models/{name}/best.pt",
+                             onnx=f"models/{name}/best.onnx", classes=classes, settings={"imgsz": 640}))
+
+
+def test_a_trained_model_runs_on_ray_as_locally(ray_cluster, two_stores, yolo_onnx):
+    from corpus import Corpus
+
+    local_eng, ray_eng, data, _ = two_stores
+    _register_trained(local_eng, data, yolo_onnx)
+    with session_scope(local_eng) as s:  # the same record in the second store
+        rec = s.scalar(select(m.TrainedModel))
+        row = {c.name: getattr(rec, c.name) for c in m.TrainedModel.__table__.columns if c.name not in ("id", "created_at")}
+    with session_scope(ray_eng) as s:
+        s.add(m.TrainedModel(**row))
+    runs = {}
+    for key, eng, kw in (("local", local_eng, {}), ("ray", ray_eng, {"engine": "ray", "address": ray_cluster})):
+        with Corpus.open(db_url=str(eng.url), data_dir=data) as c:
+            runs[key] = c.annotate(domain="sport", model="trained-onnx:mine", score_threshold=0.4, batch_size=2, **kw)
+    local, got = runs["local"], runs["ray"]
+    assert got.model_name == local.model_name == "trained-onnx:mine" and got.annotated == local.annotated == N
+    # The trained model names the class itself: people are tennis players, the rest unclassified.
+    assert got.per_rule == local.per_rule and got.per_rule["trained"] >= N
+    assert got.per_class == local.per_class and got.per_class["tennis player"] >= N
+    assert proposals(ray_eng) == proposals(local_eng)
