@@ -185,7 +185,8 @@ class Corpus:
     # -- what the store holds ----------------------------------------------------------------------
 
     def status(self) -> list["DomainStatus"]:
-        """Per domain: classes, stored images, proposals and annotations per review status."""
+        """Per domain: classes, stored images, proposals, annotations per review status, and
+        stored images per language (``languages``) and per source (``sources``)."""
         from corpus.store.queries import domain_status
 
         with self.session() as s:

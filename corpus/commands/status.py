@@ -28,13 +28,8 @@ def register(app: typer.Typer) -> None:
         """
         from corpus.store.db import safe_url
 
-        from corpus.store.queries import images_per_language, images_per_source
-
         with handled():
             rows = state.corpus().status()
-            with state.corpus().session() as session:
-                shares = {r.domain: (images_per_language(session, r.domain), images_per_source(session, r.domain))
-                          for r in rows}
         table = Table(title=f"Store {safe_url(state.corpus().db_url)}")
         for col in ("domain", "classes", "images", "proposals", *REVIEW_STATUSES):
             table.add_column(col, justify="left" if col == "domain" else "right")
@@ -44,10 +39,12 @@ def register(app: typer.Typer) -> None:
         if not rows:
             console.print("The store is empty: run `corpus ontology load` then `corpus harvest --domain sport`.")
         console.print(table)
-        for dom, (langs, srcs) in shares.items():
-            if langs or srcs:  # an image found in two languages counts for both
-                console.print(f"{dom}: images per language: " + ", ".join(f"{k} {n}" for k, n in langs), soft_wrap=True)
-                console.print(f"{dom}: images per source: " + ", ".join(f"{k} {n}" for k, n in srcs), soft_wrap=True)
+        for r in rows:
+            if r.languages or r.sources:  # an image found in two languages counts for both
+                console.print(f"{r.domain}: images per language: " + ", ".join(f"{k} {n}" for k, n in r.languages),
+                              soft_wrap=True)
+                console.print(f"{r.domain}: images per source: " + ", ".join(f"{k} {n}" for k, n in r.sources),
+                              soft_wrap=True)
         if charts is not None:
             with handled():
                 paths = state.corpus().charts(out_dir=charts, domains=[r.domain for r in rows])

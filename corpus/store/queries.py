@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -41,10 +41,15 @@ class DomainStatus:
     images: int
     proposals: int
     annotations: dict[str, int]
+    # Stored images per language of the queries that found them (one found in two languages
+    # counts for both) and per source, as (name, images) in display order.
+    languages: list[tuple[str, int]] = field(default_factory=list)
+    sources: list[tuple[str, int]] = field(default_factory=list)
 
 
 def domain_status(session: Session) -> list[DomainStatus]:
-    """Per domain: classes, stored images, proposals and annotations per review status."""
+    """Per domain: classes, stored images, proposals, annotations per review status, and stored
+    images per language and per source."""
     out: list[DomainStatus] = []
     for dom in session.scalars(select(Domain).order_by(Domain.name)):
         n_classes = session.scalar(select(func.count()).select_from(OntologyClass).where(OntologyClass.domain_id == dom.id))
@@ -69,7 +74,8 @@ def domain_status(session: Session) -> list[DomainStatus]:
             .where(OntologyClass.domain_id == dom.id)
             .group_by(Annotation.status)
         ).all()
-        out.append(DomainStatus(dom.name, n_classes or 0, n_images or 0, n_props or 0, {s: n for s, n in rows}))
+        out.append(DomainStatus(dom.name, n_classes or 0, n_images or 0, n_props or 0, {s: n for s, n in rows},
+                                images_per_language(session, dom.name), images_per_source(session, dom.name)))
     return out
 
 

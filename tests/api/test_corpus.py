@@ -35,6 +35,11 @@ def test_status_and_review_decisions(corpus):
     (row,) = [r for r in corpus.status() if r.domain == "sport"]
     assert row.classes == 4 and row.proposals == 18
     assert row.annotations == {"accepted": 3, "edited": 3, "pending": 9, "rejected": 3}
+    # Stored images per language and source come with the status (the CLI only renders them).
+    from corpus.store.queries import images_per_language, images_per_source
+
+    with corpus.session() as s:
+        assert (row.languages, row.sources) == (images_per_language(s, "sport"), images_per_source(s, "sport"))
     pending = corpus.review.list(domain="sport")
     assert pending and all(r.status == "pending" for r in pending)
     first = pending[0].id
