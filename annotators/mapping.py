@@ -32,8 +32,10 @@ The others are mapped as if the image had no harvest class (``person.n.01`` unde
 a team apart from a crowd, so without rackets or balls a group photo stays ``person``: a correct
 but less specific label, which a reviewer relabels in bulk, rather than a wrong one.
 
-Classes are duck-typed (``synset``, ``kind``, ``hypernym_closure``, ``attribute_of``), so the
-ontology package's objects, :class:`ClassInfo`, or test doubles all work.
+Classes are the ontology's :class:`ontology.model.OntologyClassData` (as built, or read back from
+the store with the closure the annotate stage adds); mapping reads only ``synset``, ``kind``,
+``hypernym_closure`` and ``attribute_of`` (synsets, or objects with a ``synset``), so any object
+with those attributes works too.
 """
 
 from __future__ import annotations
@@ -50,7 +52,6 @@ from corpus.errors import InputError, UsageError
 __all__ = [
     "Box",
     "refine_harvest",
-    "ClassInfo",
     "Mapped",
     "LabelMapper",
     "Policy",
@@ -67,17 +68,6 @@ Box = tuple[float, float, float, float]  # x0, y0, x1, y1 in image pixels
 # Refinement thresholds (see the module doc; measured on real photos in docs/annotate.md).
 NEAR_HEIGHTS = 0.25  # an attribute object this many person heights away still counts as near
 STANDOUT = 2.0  # the subject's score over the runner-up's for it to keep the class without evidence
-
-
-@dataclass(frozen=True)
-class ClassInfo:
-    """What mapping needs to know of an ontology class."""
-
-    synset: str
-    kind: str = "dominant"  # dominant / parent / attribute
-    hypernym_closure: frozenset[str] = frozenset()  # all hypernyms up to entity.n.01, not itself
-    attribute_of: frozenset[str] = frozenset()  # synsets of the classes an attribute goes with
-    name: str = ""
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
@@ -28,16 +29,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from annotators.base import Annotator, Instance, load_rgb
-from annotators.mapping import ClassInfo, LabelMapper, Policy, wordnet_closure
+from annotators.mapping import LabelMapper, Policy, wordnet_closure
 from corpus.claims import Claims, team_mode
 from corpus.storage import display, is_url, open_storage
 from corpus.store.annotations import open_proposals_as_annotations, proposal_row
+from corpus.store.classes import domain_classes
 from corpus.store.db import session_scope
 from corpus.store.queries import UnknownDomain, resolve_domain
 from corpus.store.models import (
     AnnotatedImage,
     Annotation,
-    ClassRelation,
     Domain,
     HarvestQuery,
     Image,
@@ -45,6 +46,7 @@ from corpus.store.models import (
     OntologyClass,
     Proposal,
 )
+from ontology.model import OntologyClassData
 
 __all__ = [
     "AnnotateOptions",
@@ -58,7 +60,7 @@ __all__ = [
     "store_mapped",
     "UnknownDomain",
     "annotate_domain",
-    "domain_class_infos",
+    "domain_classes_for_mapping",
     "select_images",
     "UNCLASSIFIED",
 ]
@@ -136,19 +138,12 @@ def _closures(domain: str, synsets: Sequence[str]) -> dict[str, frozenset[str]]:
     return out
 
 
-def domain_class_infos(session: Session, domain: Domain) -> tuple[list[ClassInfo], dict[str, OntologyClass]]:
-    """The domain's classes as mapping input, and its store rows by synset."""
-    rows = list(session.scalars(select(OntologyClass).where(OntologyClass.domain_id == domain.id)))
-    by_id = {r.id: r for r in rows}
-    attr_of: dict[int, set[str]] = {}
-    for rel in session.scalars(select(ClassRelation).where(ClassRelation.relation == "attribute_of",
-                                                         ClassRelation.class_id.in_(list(by_id)))):
-        if rel.related_id in by_id:
-            attr_of.setdefault(rel.class_id, set()).add(by_id[rel.related_id].synset)
-    closures = _closures(domain.name, [r.synset for r in rows])
-    infos = [ClassInfo(r.synset, r.kind, closures.get(r.synset, frozenset()), frozenset(attr_of.get(r.id, ())), r.name)
-             for r in rows]
-    return infos, {r.synset: r for r in rows}
+def domain_classes_for_mapping(session: Session, domain: Domain) -> list[OntologyClassData]:
+    """The domain's classes as stored (``corpus.store.classes``), each with the hypernym closure
+    mapping needs (from the built ontology data, else from WordNet, else empty)."""
+    classes = domain_classes(session, domain)
+    closures = _closures(domain.name, [c.synset for c in classes])
+    return [replace(c, hypernym_closure=tuple(sorted(closures.get(c.synset, frozenset())))) for c in classes]
 
 
 def select_images(
@@ -206,13 +201,20 @@ def _proposal_row(inst: Instance, image_id: int, class_id: int | None, annotator
 
 @dataclass
 class RunPlan:
-    """What a run over a domain has to do: its images, and how labels become class rows."""
+    """What a run over a domain has to do: its images, and the domain's classes (with store ids)."""
 
     jobs: list[ImageJob]
     already_done: int
-    infos: list[ClassInfo]
-    class_ids: dict[str, int]
-    class_names: dict[str, str]
+    classes: list[OntologyClassData]
+
+    @cached_property
+    def class_ids(self) -> dict[str, int]:
+        """Synset -> the class's row id: where a mapped label is stored."""
+        return {c.synset: c.class_id for c in self.classes if c.class_id is not None}
+
+    @cached_property
+    def class_names(self) -> dict[str, str]:
+        return {c.synset: c.name for c in self.classes}
 
 
 def plan_run(engine: Engine, model_name: str, model_version: str, domain: str, data_dir: Path,
@@ -220,9 +222,9 @@ def plan_run(engine: Engine, model_name: str, model_version: str, domain: str, d
     """The images of ``domain`` this model still has to see, and the domain's classes."""
     with session_scope(engine) as s:
         dom = resolve_domain(s, domain)
-        infos, rows = domain_class_infos(s, dom)
+        classes = domain_classes_for_mapping(s, dom)
         jobs, already = select_images(s, dom, model_name, model_version, data_dir, limit)
-    return RunPlan(jobs, already, infos, {syn: r.id for syn, r in rows.items()}, {syn: r.name for syn, r in rows.items()})
+    return RunPlan(jobs, already, classes)
 
 
 def _image_size(instances: Sequence[Instance]) -> tuple[int, int]:
@@ -312,7 +314,7 @@ def annotate_domain(
     plan = plan_run(engine, annotator.name, annotator.version, domain, data_dir, options.limit)
     jobs, summary.already_done = plan.jobs, plan.already_done
     summary.to_do = len(jobs)
-    mapper = mapper or LabelMapper(plan.infos, policy=options.unmapped)
+    mapper = mapper or LabelMapper(plan.classes, policy=options.unmapped)
     params = {**annotator.params, "unmapped": options.unmapped}
     stages = summary.stage_seconds
     done = 0

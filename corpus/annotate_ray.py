@@ -171,7 +171,7 @@ def annotate_domain_ray(
         jobs, summary.already_done = plan.jobs, plan.already_done
         summary.to_do = len(jobs)
         if mapper is None:
-            mapper = LabelMapper(plan.infos, policy=options.unmapped)
+            mapper = LabelMapper(plan.classes, policy=options.unmapped)
         params = {**info.params, "unmapped": options.unmapped}
         size = max(1, options.batch_size)
         queue = collections.deque((batch, 0) for batch in (jobs[i:i + size] for i in range(0, len(jobs), size)))

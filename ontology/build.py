@@ -26,7 +26,7 @@ from functools import lru_cache
 from typing import Any, Iterable
 
 from ontology import wordnet as W
-from ontology.labels import ClassInfo, Lexica, NameReport, Overrides, build_labels, ili_of
+from ontology.labels import Lexica, NameReport, Overrides, build_labels, ili_of
 from ontology.languages import LANGUAGES
 from ontology.model import DomainOntology, OntologyClassData
 from ontology.registry import CategoryRegistry
@@ -339,28 +339,32 @@ def build_domain(
     registry.assign(order)
     lex = lex or Lexica(overrides=overrides or Overrides())
     lex = replace(lex, custom=spec.custom)
-    info = {
-        s: ClassInfo(s, classes[s]["kind"], classes[s]["parents"], classes[s]["attribute_of"],
-                     classes[s]["origin_synset"], W.PERSON in classes[s]["hypernym_closure"] or s == W.PERSON)
-        for s in order
-    }
-    labels, sources, report.names = build_labels(order, lex.overrides, lex, info, KIND_RANK)
-    out = [
-        OntologyClassData(
+    # The classes first, then their labels: the name checks read the classes (kind, parents,
+    # attributes, activity, whether a person) and the English label gives the unique name.
+    derived = {
+        s: OntologyClassData(
             synset=s,
             kind=classes[s]["kind"],
-            # the English name unique in the domain: "swimmer" and "swimmer (traveler)"
-            name=labels[s]["en"].key or classes[s]["name"],
+            name=classes[s]["name"],
             origin_synset=classes[s]["origin_synset"],
             parents=classes[s]["parents"],
             attribute_of=classes[s]["attribute_of"],
             hypernym_closure=classes[s]["hypernym_closure"],
             category_id=registry.ids[s],
-            labels=labels[s],
-            ili=None if classes[s]["custom"] else ili_of(s, lex),
             custom=classes[s]["custom"],
         )
         for s in order
+    }
+    labels, sources, report.names = build_labels(order, lex.overrides, lex, derived, KIND_RANK)
+    out = [
+        replace(
+            c,
+            # the English name unique in the domain: "swimmer" and "swimmer (traveler)"
+            name=labels[s]["en"].key or c.name,
+            labels=labels[s],
+            ili=None if c.custom else ili_of(s, lex),
+        )
+        for s, c in derived.items()
     ]
     dom = DomainOntology(
         name=spec.name, description=spec.description, roots=spec.roots, version="", classes=out, sources=sources

@@ -31,7 +31,7 @@ from typing import Any, Iterable
 from corpus.errors import InputError
 from ontology import wordnet as W
 from ontology.languages import LANGUAGES, SOURCE_CHAINS, LexSource
-from ontology.model import METHOD_RANK, WEAK_METHODS, LabelData, LemmaSource
+from ontology.model import METHOD_RANK, WEAK_METHODS, LabelData, LemmaSource, OntologyClassData
 
 _CYRILLIC = re.compile(r"[\u0400-\u04FF]")
 
@@ -253,17 +253,11 @@ def label_for(synset: str, lang: str, overrides: Overrides, lex: Lexica | None =
 
 
 # --- domain-level: activity fallback, name quality, unique names -----------------------------
+# These take the domain's classes (``OntologyClassData`` without labels yet: synset -> class) and
+# read their kind, parents, attribute_of, origin_synset and hypernym closure (no WordNet needed).
 
-@dataclass
-class ClassInfo:
-    """What the domain-level checks need to know of a class (no WordNet needed)."""
-
-    synset: str
-    kind: str
-    parents: tuple[str, ...] = ()
-    attribute_of: tuple[str, ...] = ()
-    origin: str | None = None
-    person: bool = False
+def _person(c: OntologyClassData) -> bool:
+    return c.is_a(W.PERSON)
 
 
 @dataclass
@@ -273,19 +267,19 @@ class NameReport:
 
 
 def add_activity_fallback(
-    cands: dict[str, dict[str, list[Candidate]]], info: dict[str, ClassInfo],
+    cands: dict[str, dict[str, list[Candidate]]], classes: dict[str, OntologyClassData],
     activity: dict[str, dict[str, list[Candidate]]],
 ) -> None:
     """A class with no name in a language gets its activity's lemmas as queries, marked
     ``method=activity`` (skier has no Icelandic lemma; skiing has)."""
-    for s, c in info.items():
-        if not c.origin:
+    for s, c in classes.items():
+        if not c.origin_synset:
             continue
         for lang, acts in activity.get(s, {}).items():
             if cands[s].get(lang) or not acts:
                 continue
             cands[s][lang] = [
-                (l, LemmaSource(f"activity:{c.origin}", "activity", p.license, p.share_alike))
+                (l, LemmaSource(f"activity:{c.origin_synset}", "activity", p.license, p.share_alike))
                 for l, p in acts if p.method != "activity"
             ]
 
@@ -295,7 +289,7 @@ def _names(cands: list[Candidate]) -> list[Candidate]:
 
 
 def drop_wrong_names(
-    cands: dict[str, dict[str, list[Candidate]]], info: dict[str, ClassInfo],
+    cands: dict[str, dict[str, list[Candidate]]], classes: dict[str, OntologyClassData],
     equipment_names: dict[tuple[str, str], set[str]] | None = None,
 ) -> NameReport:
     """Drop lemmas that name something else, never a class's last name:
@@ -324,9 +318,9 @@ def drop_wrong_names(
                 rank = METHOD_RANK[p.method]
                 if p.method in WEAK_METHODS and any(r <= rank for _, r in others):
                     weak.append(((l, p), f"names {min(others, key=lambda t: (t[1], t[0]))[0]}"))
-                elif info[s].person and any(not info[o].person and info[o].kind != "parent" for o, _ in others):
-                    objects.append(((l, p), f"names the object {next(o for o, _ in others if not info[o].person)}"))
-                elif info[s].person and equipment_names and l.casefold() in equipment_names.get((s, lang), set()):
+                elif _person(classes[s]) and any(not _person(classes[o]) and classes[o].kind != "parent" for o, _ in others):
+                    objects.append(((l, p), f"names the object {next(o for o, _ in others if not _person(classes[o]))}"))
+                elif _person(classes[s]) and equipment_names and l.casefold() in equipment_names.get((s, lang), set()):
                     objects.append(((l, p), "names its equipment"))
             gone = {c for c, _ in weak} | {c for c, _ in objects}
             if not _names([c for c in label if c not in gone]):
@@ -354,7 +348,7 @@ def _sense_no(synset: str) -> int:
 
 
 def unique_names(
-    cands: dict[str, dict[str, list[Candidate]]], info: dict[str, ClassInfo], kind_rank: dict[str, int],
+    cands: dict[str, dict[str, list[Candidate]]], classes: dict[str, OntologyClassData], kind_rank: dict[str, int],
     fallback_qualifier: dict[str, str] | None = None, report: NameReport | None = None,
 ) -> dict[str, dict[str, str | None]]:
     """A name per class and language that no other class of the domain has (case-insensitive).
@@ -377,10 +371,10 @@ def unique_names(
         for members in groups.values():
             if len(members) < 2:
                 continue
-            members.sort(key=lambda s: (kind_rank.get(info[s].kind, 9), _sense_no(s), s))
+            members.sort(key=lambda s: (kind_rank.get(classes[s].kind, 9), _sense_no(s), s))
             for s in members[1:]:
                 q = None
-                for p in info[s].parents:
+                for p in classes[s].parents:
                     pn = base.get(p)
                     if pn and pn.casefold() != base[s].casefold():
                         q = pn
@@ -388,7 +382,7 @@ def unique_names(
                 q = q or fallback_qualifier.get(s) or s
                 names[s] = f"{base[s]} ({q})"
         taken: dict[str, str] = {}
-        for s in sorted(names, key=lambda s: (kind_rank.get(info[s].kind, 9), _sense_no(s), s)):
+        for s in sorted(names, key=lambda s: (kind_rank.get(classes[s].kind, 9), _sense_no(s), s)):
             n = names[s]
             if n is None:
                 out[s][lang] = None
@@ -404,12 +398,13 @@ def unique_names(
 
 def build_labels(
     synsets: list[str], overrides: Overrides, lex: Lexica | None = None,
-    info: dict[str, ClassInfo] | None = None, kind_rank: dict[str, int] | None = None,
+    classes: dict[str, OntologyClassData] | None = None, kind_rank: dict[str, int] | None = None,
 ) -> tuple[dict[str, dict[str, LabelData]], dict[str, list[dict[str, Any]]], NameReport]:
     """Labels for every synset in all 25 languages, the attribution of the sources used, and what
     the name checks dropped or qualified."""
     lex = lex or Lexica(overrides=overrides)
-    info = info or {s: ClassInfo(s, "dominant") for s in synsets}
+    # Without the domain's classes each synset is a dominant class of its own (no name needed yet).
+    classes = classes or {s: OntologyClassData(s, "dominant", s) for s in synsets}
     cands: dict[str, dict[str, list[Candidate]]] = {s: {} for s in synsets}
     defs: dict[str, dict[str, str | None]] = {s: {} for s in synsets}
     for s in synsets:
@@ -417,13 +412,13 @@ def build_labels(
             cands[s][lang], defs[s][lang] = candidates(s, lang, lex)
     # the activity's own lemmas, for classes resolved from one
     activity: dict[str, dict[str, list[Candidate]]] = {}
-    for s, c in info.items():
-        if c.origin and c.origin not in lex.custom:
-            activity[s] = {lang: candidates(c.origin, lang, lex)[0] for lang in LANGUAGES}
-    add_activity_fallback(cands, info, activity)
-    report = drop_wrong_names(cands, info, _equipment_names(info, lex))
+    for s, c in classes.items():
+        if c.origin_synset and c.origin_synset not in lex.custom:
+            activity[s] = {lang: candidates(c.origin_synset, lang, lex)[0] for lang in LANGUAGES}
+    add_activity_fallback(cands, classes, activity)
+    report = drop_wrong_names(cands, classes, _equipment_names(classes, lex))
     qualifier = {s: _english_qualifier(s, lex) for s in synsets}
-    names = unique_names(cands, info, kind_rank or {"dominant": 0, "parent": 1, "attribute": 2}, qualifier, report)
+    names = unique_names(cands, classes, kind_rank or {"dominant": 0, "parent": 1, "attribute": 2}, qualifier, report)
     labels = {
         s: {lang: make_label(cands[s][lang], defs[s][lang] if cands[s][lang] else None, names[s].get(lang))
             for lang in LANGUAGES}
@@ -440,10 +435,10 @@ def _english_qualifier(synset: str, lex: Lexica) -> str:
     return hyper[0].lemma_names()[0].replace("_", " ") if hyper else synset
 
 
-def _equipment_names(info: dict[str, ClassInfo], lex: Lexica) -> dict[tuple[str, str], set[str]]:
+def _equipment_names(classes: dict[str, OntologyClassData], lex: Lexica) -> dict[tuple[str, str], set[str]]:
     """(person class, lang) -> lemmas of its attribute classes and their direct hypernyms."""
     gear: dict[str, set[str]] = {}
-    for s, c in info.items():
+    for s, c in classes.items():
         for d in c.attribute_of:
             if s in lex.custom:
                 continue
@@ -451,7 +446,7 @@ def _equipment_names(info: dict[str, ClassInfo], lex: Lexica) -> dict[tuple[str,
             gear.setdefault(d, set()).update([ss.name()] + [h.name() for h in ss.hypernyms()])
     out: dict[tuple[str, str], set[str]] = {}
     for person, things in gear.items():
-        if not info.get(person) or not info[person].person:
+        if not classes.get(person) or not _person(classes[person]):
             continue
         for lang in LANGUAGES:
             if lang == "en":

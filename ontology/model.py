@@ -74,17 +74,28 @@ class LabelData:
 
 @dataclass(frozen=True)
 class OntologyClassData:
+    """An ontology class: the one type every stage passes on (build, harvest, annotate, export).
+
+    The build fills every field; a class read back from the store (``corpus.store.classes``) has
+    what the store keeps (no ``ili``, ``custom`` or ``hypernym_closure``, which the annotate stage
+    adds from the built data or WordNet) and its row id in ``class_id``.
+    """
+
     synset: str  # WordNet 3.0 synset name, e.g. "tennis_player.n.01"
     kind: str  # "dominant" | "parent" | "attribute"
     name: str  # English lemma with spaces: the COCO category name
-    origin_synset: Optional[str]  # the activity a dominant class was resolved from, e.g. "tennis.n.01"
-    parents: tuple[str, ...]  # synsets of the direct parent classes (within this domain)
-    attribute_of: tuple[str, ...]  # dominant synsets this class is an attribute of
-    hypernym_closure: tuple[str, ...]  # every WordNet hypernym up to entity.n.01, sorted
-    category_id: int  # stable COCO category id (ontology/data/category_ids.json)
+    origin_synset: Optional[str] = None  # the activity a dominant class was resolved from, e.g. "tennis.n.01"
+    parents: tuple[str, ...] = ()  # synsets of the direct parent classes (within this domain)
+    attribute_of: tuple[str, ...] = ()  # dominant synsets this class is an attribute of
+    hypernym_closure: tuple[str, ...] = ()  # every WordNet hypernym up to entity.n.01, sorted
+    # stable COCO category id (ontology/data/category_ids.json); None only for a store row without
+    # one (the export then derives a fallback id)
+    category_id: Optional[int] = None
     labels: dict[str, LabelData] = field(default_factory=dict)  # ISO 639-1 -> label
     ili: Optional[str] = None  # Interlingual Index id ("i93599"); None for custom classes
     custom: bool = False  # declared by the spec where WordNet has no synset ("mic:handball_player")
+    # the store's id (ontology_classes.id) once loaded; None in the built data (not in its JSON)
+    class_id: Optional[int] = None
 
     def lemmas(self, lang: str) -> tuple[str, ...]:
         label = self.labels.get(lang)

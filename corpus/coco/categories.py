@@ -9,38 +9,90 @@ because a fallback id changes if a clashing class appears later.
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from corpus.errors import StoreError
-from corpus.store.models import ClassRelation, Domain, Label, OntologyClass
+from corpus.store.classes import domain_classes, label_name
+from corpus.store.models import Domain
 from corpus.store.queries import UnknownDomain, resolve_domain  # noqa: F401  (re-exported)
+from ontology.model import OntologyClassData
 
 FALLBACK_BASE = 100_000
 FALLBACK_SPAN = 900_000
 
 
-
 @dataclass(frozen=True)
 class Category:
-    class_id: int
-    id: int
-    name: str  # English lemma
-    synset: str
-    kind: str
+    """An ontology class as a COCO category: the class (``ontology_class``, read from the store)
+    and what COCO adds to it: the category id, the supercategory and the name written to files.
+
+    The class's own facts (store id, English name, synset, kind) and what COCO shows of its
+    labels (a unique name per language and where it came from, the English lemmas as synonyms,
+    the English definition) are read from the class, not copied."""
+
+    ontology_class: OntologyClassData
+    id: int  # the class's category_id, or a derived fallback id when it has none
     supercategory: str
-    names: dict[str, str] = field(default_factory=dict)  # language -> name unique in the domain
-    synonyms: tuple[str, ...] = ()  # English lemmas
-    # language -> {source, method, license, share_alike} of the lemma behind ``names[lang]``
-    name_sources: dict[str, dict[str, Any]] = field(default_factory=dict)
-    definition: str = ""
     fallback_id: bool = False
     # The name written to COCO files: ``name``, or where two classes of the domain share it
     # (regardless of case), ``name (synset)`` (see unique_names).
     coco_name: str = ""
+
+    @property
+    def class_id(self) -> int:
+        return self.ontology_class.class_id  # type: ignore[return-value]  # read from the store: set
+
+    @property
+    def name(self) -> str:
+        """The English lemma (the class's name)."""
+        return self.ontology_class.name
+
+    @property
+    def synset(self) -> str:
+        return self.ontology_class.synset
+
+    @property
+    def kind(self) -> str:
+        return self.ontology_class.kind
+
+    @cached_property
+    def names(self) -> dict[str, str]:
+        """Language -> the class's name unique in the domain (English: the class name when the
+        English label has none)."""
+        return self._names_and_sources[0]
+
+    @cached_property
+    def name_sources(self) -> dict[str, dict[str, Any]]:
+        """Language -> {source, method, license, share_alike} of the lemma behind ``names[lang]``."""
+        return self._names_and_sources[1]
+
+    @cached_property
+    def _names_and_sources(self) -> tuple[dict[str, str], dict[str, dict[str, Any]]]:
+        names: dict[str, str] = {}
+        sources: dict[str, dict[str, Any]] = {}
+        for lang, label in self.ontology_class.labels.items():
+            name, prov = label_name(label)
+            if name:
+                names[lang] = name
+                if prov:
+                    sources[lang] = prov.to_dict()
+        names.setdefault("en", self.ontology_class.name)
+        return names, sources
+
+    @property
+    def synonyms(self) -> tuple[str, ...]:
+        """The English lemmas (the class name where there are none)."""
+        en = self.ontology_class.labels.get("en")
+        return tuple(en.lemmas) if en and en.lemmas else (self.ontology_class.name,)
+
+    @property
+    def definition(self) -> str:
+        en = self.ontology_class.labels.get("en")
+        return (en.definition or "") if en else ""
 
     def coco(self) -> dict[str, Any]:
         """The category entry of a training export (COCO plus LVIS-style fields)."""
@@ -61,7 +113,7 @@ class ClashingCategories(StoreError, ValueError):
     """Two classes of a domain share a COCO category id in the store (a ValueError, as before)."""
 
 
-def _fallback_ids(classes: list[OntologyClass]) -> dict[int, int]:
+def _fallback_ids(classes: list[OntologyClassData]) -> dict[int, int]:
     used = {c.category_id for c in classes if c.category_id is not None}
     out: dict[int, int] = {}
     for c in sorted((c for c in classes if c.category_id is None), key=lambda c: c.synset):
@@ -69,24 +121,13 @@ def _fallback_ids(classes: list[OntologyClass]) -> dict[int, int]:
         while cid in used:
             cid += 1
         used.add(cid)
-        out[c.id] = cid
+        out[c.class_id] = cid  # type: ignore[index]  # read from the store: set
     return out
 
 
 def domain_categories(session: Session, domain: Domain) -> list[Category]:
     """Every class of the domain as a category, ordered by category id."""
-    classes = session.scalars(select(OntologyClass).where(OntologyClass.domain_id == domain.id)).all()
-    by_id = {c.id: c for c in classes}
-    parents: dict[int, str] = {}
-    for rel in session.scalars(
-        select(ClassRelation).where(ClassRelation.relation == "hypernym", ClassRelation.class_id.in_(list(by_id)))
-    ):
-        parent = by_id.get(rel.related_id)
-        if parent is not None:
-            parents.setdefault(rel.class_id, parent.name)
-    labels: dict[int, list[Label]] = {}
-    for lab in session.scalars(select(Label).where(Label.class_id.in_(list(by_id))).order_by(Label.lang)):
-        labels.setdefault(lab.class_id, []).append(lab)
+    classes = domain_classes(session, domain)
     owners: dict[int, list[str]] = {}
     for c in classes:
         if c.category_id is not None:
@@ -97,50 +138,20 @@ def domain_categories(session: Session, domain: Domain) -> list[Category]:
         raise ClashingCategories(f"domain {domain.name}: category ids used by more than one class: "
                          + "; ".join(f"{cid}: {', '.join(sorted(s))}" for cid, s in sorted(clashes.items()))
                          + " (fix ontology_classes.category_id, e.g. reload the ontology)")
-    fallback = _fallback_ids(list(classes))
-    cats = []
-    for c in classes:
-        names: dict[str, str] = {}
-        name_sources: dict[str, dict[str, Any]] = {}
-        for lab in labels.get(c.id, []):
-            name, prov = _label_name(lab)
-            if name:
-                names[lab.lang] = name
-                if prov:
-                    name_sources[lab.lang] = prov
-        en = next((lab for lab in labels.get(c.id, []) if lab.lang == "en"), None)
-        names.setdefault("en", c.name)
-        cats.append(Category(
-            class_id=c.id,
-            id=c.category_id if c.category_id is not None else fallback[c.id],
-            name=c.name,
-            synset=c.synset,
-            kind=c.kind,
+    fallback = _fallback_ids(classes)
+    name_of = {c.synset: c.name for c in classes}
+    cats = [
+        Category(
+            ontology_class=c,
+            id=c.category_id if c.category_id is not None else fallback[c.class_id],  # type: ignore[index]
             # A top class has no parent class; the domain is its natural super category.
-            supercategory=parents.get(c.id, domain.name),
-            names=names,
-            name_sources=name_sources,
-            synonyms=tuple(str(x) for x in (en.lemmas if en and en.lemmas else [c.name])),
-            definition=(en.definition or "") if en else "",
+            supercategory=name_of[c.parents[0]] if c.parents else domain.name,
             fallback_id=c.category_id is None,
-        ))
+        )
+        for c in classes
+    ]
     names = unique_names(cats)
     return sorted((replace(c, coco_name=names[c.class_id]) for c in cats), key=lambda k: k.id)
-
-
-def _label_name(lab: Label) -> tuple[str | None, dict[str, Any] | None]:
-    """The unique name of a label and the provenance of the lemma it comes from. Rows loaded
-    before lemma provenance existed have no name: their first lemma stands in."""
-    lemmas = [str(x) for x in (lab.lemmas or [])]
-    prov = [p for p in (lab.provenance or []) if isinstance(p, dict)]
-    if lab.name is None and prov:  # only activity lemmas: queries, not a name
-        return None, None
-    name = lab.name or (lemmas[0] if lemmas else None)
-    if name is None:
-        return None, None
-    base = name.split(" (")[0] if name not in lemmas else name
-    i = lemmas.index(base) if base in lemmas else 0
-    return name, (prov[i] if i < len(prov) else None)
 
 
 def unique_names(categories: list[Category]) -> dict[int, str]:

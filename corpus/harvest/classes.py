@@ -3,40 +3,33 @@
 
 from __future__ import annotations
 
-import collections
 from typing import Iterable
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from corpus.harvest.plan import ClassSpec
-from corpus.store.models import Domain, Label, OntologyClass
+from corpus.store.classes import domain_classes
+from corpus.store.models import Domain
+from ontology.languages import LANGUAGES
+from ontology.model import OntologyClassData
 
 __all__ = ["load_classes", "classes_from_ontology", "ensure_domain", "languages_of"]
 
 
-def load_classes(session: Session, domain: str) -> list[ClassSpec]:
-    """The domain's classes with their lemmas per language, as stored."""
+def load_classes(session: Session, domain: str) -> list[OntologyClassData]:
+    """The domain's classes with their lemmas per language, as stored (each with its ``class_id``)."""
     dom = session.scalar(select(Domain).where(Domain.name == domain))
     if dom is None:
         return []
-    rows = session.scalars(select(OntologyClass).where(OntologyClass.domain_id == dom.id).order_by(OntologyClass.id)).all()
-    labels: dict[int, dict[str, tuple[str, ...]]] = collections.defaultdict(dict)
-    for lab in session.scalars(select(Label).join(OntologyClass).where(OntologyClass.domain_id == dom.id)):
-        labels[lab.class_id][lab.lang] = tuple(lab.lemmas or ())
-    return [ClassSpec(c.synset, c.name, c.kind, labels.get(c.id, {}), c.id) for c in rows]
+    return domain_classes(session, dom)
 
 
-def classes_from_ontology(domain: str) -> list[ClassSpec]:
-    """The domain's classes straight from the built ontology data (no store needed)."""
+def classes_from_ontology(domain: str) -> list[OntologyClassData]:
+    """The domain's classes straight from the built ontology data (no store needed; no ``class_id``)."""
     from ontology import load_domain
 
-    onto = load_domain(domain)
-    return [
-        ClassSpec(c.synset, c.name, c.kind, {lang: tuple(lab.lemmas) for lang, lab in c.labels.items()})
-        for c in onto.classes
-    ]
+    return list(load_domain(domain).classes)
 
 
 def ensure_domain(engine: Engine, domain: str) -> bool:
@@ -56,12 +49,8 @@ def ensure_domain(engine: Engine, domain: str) -> bool:
     return True
 
 
-def languages_of(classes: Iterable[ClassSpec]) -> list[str]:
+def languages_of(classes: Iterable[OntologyClassData]) -> list[str]:
     """Every language with lemmas, in the ontology's order (English first)."""
-    try:
-        from ontology import LANGUAGES
-    except ImportError:  # the harvest does not need the ontology package to run
-        LANGUAGES = ("en",)
     order = {lang: i for i, lang in enumerate(LANGUAGES)}
-    found = {lang for c in classes for lang, lemmas in c.lemmas.items() if lemmas}
+    found = {lang for c in classes for lang, label in c.labels.items() if label.lemmas}
     return sorted(found, key=lambda lang: (order.get(lang, len(order)), lang))

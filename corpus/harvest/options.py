@@ -9,8 +9,9 @@ from typing import Mapping, Sequence
 from corpus.errors import check_range
 from corpus.harvest.dedup import DEFAULT_NEAR_DUP_BITS
 from corpus.harvest.fetch import DEFAULT_DEADLINE_S, DEFAULT_MAX_BYTES
-from corpus.harvest.plan import DEFAULT_KINDS, DEFAULT_MAX_LEMMAS, ClassSpec
+from corpus.harvest.plan import DEFAULT_KINDS, DEFAULT_MAX_LEMMAS
 from corpus.harvest.verify import DEFAULT_MAX_PIXELS, DEFAULT_MIN_SIZE
+from ontology.model import OntologyClassData
 
 __all__ = ["HarvestOptions", "ProgressSink"]
 
@@ -63,7 +64,7 @@ class HarvestOptions:
 class ProgressSink:
     """What a harvest tells its caller while it runs (the CLI draws rich bars from it)."""
 
-    def start(self, classes: Sequence[ClassSpec], per_class: int, kept: Mapping[str, int]) -> None: ...
+    def start(self, classes: Sequence[OntologyClassData], per_class: int, kept: Mapping[str, int]) -> None: ...
 
     def kept(self, synset: str, kept: int) -> None: ...
 

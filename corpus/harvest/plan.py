@@ -9,26 +9,22 @@ A class's quota is then shared fairly (:class:`ClassQuota`): evenly over the lan
 a query for it, and a language's share evenly over the sources that search in it; a language or
 source that runs dry leaves its unused share to the others. Languages without a name for a class
 are listed by :func:`unnamed_pairs`, so the run can report them instead of skipping them in silence.
+
+Classes are the ontology's own :class:`~ontology.model.OntologyClassData` (from the store, with
+their ``class_id``, or straight from the built data for a dry run): their lemmas per language are
+``cls.lemmas(lang)``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
 
 from corpus.errors import NotFoundError
+from ontology.model import OntologyClassData
 
 DEFAULT_KINDS = ("dominant", "attribute")
 DEFAULT_MAX_LEMMAS = 2  # per class and language: the first lemmas are the most frequent
-
-
-@dataclass(frozen=True)
-class ClassSpec:
-    synset: str
-    name: str
-    kind: str
-    lemmas: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # ISO 639-1 -> lemmas
-    class_id: int | None = None  # the store's id once loaded
 
 
 @dataclass(frozen=True)
@@ -45,20 +41,20 @@ def query_text(lemma: str) -> str:
     return " ".join(lemma.replace("_", " ").split())
 
 
-def select_classes(classes: Iterable[ClassSpec], names: Sequence[str] | None = None,
-                   kinds: Sequence[str] = DEFAULT_KINDS) -> list[ClassSpec]:
+def select_classes(classes: Iterable[OntologyClassData], names: Sequence[str] | None = None,
+                   kinds: Sequence[str] = DEFAULT_KINDS) -> list[OntologyClassData]:
     """Classes of the wanted kinds; ``names`` (synsets like tennis_player.n.01 or class names)
     narrows them further, and then kinds are not filtered (an explicit choice wins).
     Unknown names raise ValueError listing them."""
     classes = list(classes)
     if not names:
         return [c for c in classes if c.kind in kinds]
-    by_key: dict[str, ClassSpec] = {}
+    by_key: dict[str, OntologyClassData] = {}
     for c in classes:
         by_key.setdefault(c.synset.lower(), c)
         by_key.setdefault(c.name.lower(), c)
         by_key.setdefault(c.name.lower().replace("_", " "), c)
-    picked: list[ClassSpec] = []
+    picked: list[OntologyClassData] = []
     unknown: list[str] = []
     for n in names:
         c = by_key.get(n.strip().lower())
@@ -71,14 +67,14 @@ def select_classes(classes: Iterable[ClassSpec], names: Sequence[str] | None = N
     return picked
 
 
-def plan_queries(classes: Sequence[ClassSpec], sources: Mapping[str, object], languages: Sequence[str],
+def plan_queries(classes: Sequence[OntologyClassData], sources: Mapping[str, object], languages: Sequence[str],
                  max_lemmas: int = DEFAULT_MAX_LEMMAS) -> list[PlannedQuery]:
     """Queries in harvest order: class by class, then language, then source, then lemma."""
     out: list[PlannedQuery] = []
     for cls in classes:
         seen: set[tuple[str, str, str]] = set()  # (source, source_lang, text)
         for lang in languages:
-            lemmas = cls.lemmas.get(lang) or ()
+            lemmas = cls.lemmas(lang)
             texts: list[str] = []
             for lemma in lemmas:
                 t = query_text(lemma)
@@ -233,11 +229,11 @@ class ClassQuota:
         return out
 
 
-def unnamed_pairs(classes: Sequence[ClassSpec], languages: Sequence[str]) -> dict[str, list[str]]:
+def unnamed_pairs(classes: Sequence[OntologyClassData], languages: Sequence[str]) -> dict[str, list[str]]:
     """Language -> the classes (synsets) that have no lemma in it: nothing can be searched there."""
     out: dict[str, list[str]] = {}
     for lang in languages:
-        missing = [c.synset for c in classes if not any(query_text(x) for x in (c.lemmas.get(lang) or ()))]
+        missing = [c.synset for c in classes if not any(query_text(x) for x in c.lemmas(lang))]
         if missing:
             out[lang] = missing
     return out

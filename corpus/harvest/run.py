@@ -56,7 +56,7 @@ from corpus.harvest.classes import classes_from_ontology, ensure_domain, languag
 from corpus.harvest.downloader import Downloader
 from corpus.harvest.lock import HarvestLock
 from corpus.harvest.options import HarvestOptions, ProgressSink
-from corpus.harvest.plan import Bucket, ClassQuota, ClassSpec, plan_queries, select_classes, unnamed_pairs
+from corpus.harvest.plan import Bucket, ClassQuota, plan_queries, select_classes, unnamed_pairs
 from corpus.harvest.report import ClassReport, HarvestReport, StageTimes
 from corpus.harvest.runs import claim_store, finish_run, start_run
 from corpus.harvest.searcher import search_source
@@ -66,14 +66,15 @@ from corpus.harvest.writer import Writer
 from corpus.sources.base import Hit, Source
 from corpus.store.models import Domain, HarvestQuery, Image, ImageHit
 from corpus.store.models import Source as SourceRow
+from ontology.model import OntologyClassData
 
 # Kept importable from here: the library's entry point and its types (docs/harvest.md).
 __all__ = ["HarvestOptions", "HarvestReport", "ProgressSink", "harvest", "load_classes", "StageTimes"]
 
 
-def plan(st: RunState, specs: Sequence[ClassSpec]) -> list[ClassSpec]:
+def plan(st: RunState, classes: Sequence[OntologyClassData]) -> list[OntologyClassData]:
     """Pick the classes and plan their queries into ``st.report``; the classes picked."""
-    picked = select_classes(specs, st.opt.classes or None, st.opt.kinds)
+    picked = select_classes(classes, st.opt.classes or None, st.opt.kinds)
     langs = st.opt.languages or languages_of(picked)
     st.report.planned = plan_queries(picked, st.sources, langs, st.opt.max_lemmas)
     st.report.unnamed = unnamed_pairs(picked, st.opt.languages or _all_languages())
@@ -82,7 +83,7 @@ def plan(st: RunState, specs: Sequence[ClassSpec]) -> list[ClassSpec]:
     return picked
 
 
-def prepare(st: RunState, session: Session, picked: Sequence[ClassSpec]) -> None:
+def prepare(st: RunState, session: Session, picked: Sequence[OntologyClassData]) -> None:
     """Source and query rows (created once, reused by every later run), what the store already
     holds, and each class's count of kept images."""
     for name, src in st.sources.items():
@@ -140,7 +141,7 @@ def prepare(st: RunState, session: Session, picked: Sequence[ClassSpec]) -> None
     live = {(q.class_id, bucket(q)) for q in st.queries if not q.exhausted}
     for cls in st.classes.values():
         for b in cls.quota.buckets:
-            if (cls.spec.class_id, b) not in live:
+            if (cls.ontology_class.class_id, b) not in live:
                 cls.quota.set_dry(b)
 
 
@@ -223,10 +224,10 @@ def _harvest_once(engine: Engine, settings: Settings, sources: Mapping[str, Sour
     if options.dry_run:  # the same plan, from the store or (domain not loaded yet) the ontology
         with Session(engine, expire_on_commit=False) as s:
             if s.scalar(select(Domain.id).where(Domain.name == options.domain)) is None:
-                specs = classes_from_ontology(options.domain)
+                classes = classes_from_ontology(options.domain)
             else:
-                specs = _stored_classes(s, options.domain)
-        plan(st, specs)
+                classes = _stored_classes(s, options.domain)
+        plan(st, classes)
         st.report.status = "dry_run"
         return st.report
 
@@ -252,7 +253,7 @@ def _harvest_once(engine: Engine, settings: Settings, sources: Mapping[str, Sour
             dom_id = session.scalar(select(Domain.id).where(Domain.name == options.domain))
             run = start_run(session, dom_id, options, sources, team=team)
             st.report.run_id = run.id
-            kept = {c.spec.synset: c.kept for c in st.classes.values()}
+            kept = {c.ontology_class.synset: c.kept for c in st.classes.values()}
             progress.start(picked, max((c.target for c in st.classes.values()), default=options.per_class), kept)
             if st.report.shared_with:
                 progress.note(f"the data folder {settings.data_dir} is shared with {len(st.report.shared_with)} other "
@@ -283,11 +284,11 @@ def _harvest_once(engine: Engine, settings: Settings, sources: Mapping[str, Sour
     return st.report
 
 
-def _stored_classes(session: Session, domain: str) -> list[ClassSpec]:
-    specs = load_classes(session, domain)
-    if not specs:
+def _stored_classes(session: Session, domain: str) -> list[OntologyClassData]:
+    classes = load_classes(session, domain)
+    if not classes:
         raise NotFoundError(f"domain {domain!r} has no classes in the store")
-    return specs
+    return classes
 
 
 def _all_languages() -> list[str]:

@@ -23,13 +23,14 @@ from corpus.errors import CorpusError
 from corpus.harvest import files
 from corpus.harvest.known import KnownImages, Ref
 from corpus.harvest.options import HarvestOptions, ProgressSink
-from corpus.harvest.plan import Bucket, ClassQuota, ClassSpec, PlannedQuery
+from corpus.harvest.plan import Bucket, ClassQuota, PlannedQuery
 from corpus.harvest.report import HarvestReport, StageTimes
 from corpus.harvest.verify import Limits
 from corpus.licenses import LicensePolicy
 from corpus.sources.base import Hit, Page, Source
 from corpus.storage import as_data_dir
 from corpus.store.models import HarvestQuery
+from ontology.model import OntologyClassData
 
 __all__ = ["RunState", "Ticket", "Query", "ClassState", "Task", "Result", "PageEvent", "SearcherDone", "END",
            "describe_error", "bucket"]
@@ -62,7 +63,7 @@ class Query:
 
 @dataclass(eq=False)
 class ClassState:
-    spec: ClassSpec
+    ontology_class: OntologyClassData
     target: int
     kept: int = 0  # stored images linked to the class (before and during this run)
     inflight: int = 0

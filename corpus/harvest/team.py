@@ -25,16 +25,16 @@ from sqlalchemy.orm import Session
 
 from corpus.claims import Claims, team_mode
 from corpus.harvest.options import HarvestOptions, ProgressSink
-from corpus.harvest.plan import ClassSpec
 from corpus.harvest.report import HarvestReport
 from corpus.store.models import Domain, OntologyClass
+from ontology.model import OntologyClassData
 
 KIND = "harvest"
 MAX_CONFLICTS = 5  # reruns after lost races for an image, before the error is the user's
 
 
-def claim_classes(engine: Engine, report: HarvestReport, picked: Sequence[ClassSpec],
-                  options: HarvestOptions) -> tuple[list[ClassSpec], Claims | None]:
+def claim_classes(engine: Engine, report: HarvestReport, picked: Sequence[OntologyClassData],
+                  options: HarvestOptions) -> tuple[list[OntologyClassData], Claims | None]:
     """Team mode: the classes no other live harvest holds, now claimed (the caller closes the
     claims); the others leave ``report`` (planned queries and classes) for ``claimed_elsewhere``."""
     if not team_mode(engine, options.team):

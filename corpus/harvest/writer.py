@@ -111,7 +111,7 @@ class Writer:
             self.st.progress.note(f"{ev.source} stopped after an error (reported at the end of the run)")
 
     def _class_report(self, class_id: int) -> ClassReport:
-        return self.st.report.classes[self.st.classes[class_id].spec.synset]
+        return self.st.report.classes[self.st.classes[class_id].ontology_class.synset]
 
     def _on_page(self, ev: PageEvent) -> None:
         q, page = ev.query, ev.page
@@ -211,7 +211,7 @@ class Writer:
                 self.st.cond.notify_all()
             ref.buckets[q.class_id] = (bucket(q), True)
             self._count_kept(q)
-            self.st.progress.kept(cls.spec.synset, cls.kept)
+            self.st.progress.kept(cls.ontology_class.synset, cls.kept)
             if crep is not None:
                 crep.linked += 1
         elif crep is not None:
@@ -355,7 +355,7 @@ class Writer:
         ref.buckets[class_id] = (b, q is not None)
         if q is not None:
             self._count_kept(q)
-        self.st.progress.kept(cls.spec.synset, cls.kept)
+        self.st.progress.kept(cls.ontology_class.synset, cls.kept)
 
     def _count_kept(self, q: Query) -> None:
         self.st.report.by_language[q.planned.lang] += 1

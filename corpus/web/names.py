@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from corpus.coco.categories import _label_name
+from corpus.store.classes import label_from_row, label_name
 from corpus.store.models import Label, OntologyClass
 
 
@@ -47,7 +47,7 @@ def _labels(session: Session, class_ids: list[int], langs: set[str]) -> dict[tup
     if not class_ids:
         return out
     for lab in session.scalars(select(Label).where(Label.class_id.in_(class_ids), Label.lang.in_(langs))):
-        name, _ = _label_name(lab)  # the same reading as the COCO categories'
+        name, _ = label_name(label_from_row(lab))  # the same reading as the COCO categories'
         lemmas = [str(x) for x in (lab.lemmas or []) if str(x).strip()]
         out[(lab.class_id, lab.lang)] = [name, *[x for x in lemmas if x != name]]
     return out

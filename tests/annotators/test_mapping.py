@@ -1,21 +1,29 @@
 import pytest
 
 from annotators.base import COCO80
-from annotators.mapping import ClassInfo, LabelMapper, Mapped, load_label_synsets, map_synset
+from annotators.mapping import LabelMapper, Mapped, load_label_synsets, map_synset
+from ontology.model import OntologyClassData
+
+
+def onto(synset, kind, closure, attribute_of=()):
+    """An ontology class with what mapping reads (its English name from the synset)."""
+    return OntologyClassData(synset, kind, synset.split(".")[0].replace("_", " "),
+                             attribute_of=tuple(sorted(attribute_of)), hypernym_closure=tuple(sorted(closure)))
+
 
 # A small synthetic sport ontology (closures as WordNet 3.0 has them, trimmed to what matters).
 PERSON_UP = frozenset({"organism.n.01", "causal_agent.n.01", "physical_entity.n.01", "entity.n.01"})
 ATHLETE_UP = PERSON_UP | {"person.n.01", "contestant.n.01"}
 BALL_UP = frozenset({"game_equipment.n.01", "equipment.n.01", "instrumentality.n.03", "artifact.n.01", "entity.n.01"})
-PERSON = ClassInfo("person.n.01", "parent", PERSON_UP)
-ATHLETE = ClassInfo("athlete.n.01", "parent", ATHLETE_UP)
-TENNIS_PLAYER = ClassInfo("tennis_player.n.01", "dominant", ATHLETE_UP | {"athlete.n.01"})
-FOOTBALLER = ClassInfo("footballer.n.01", "dominant", ATHLETE_UP | {"athlete.n.01"})
-RACKET = ClassInfo("tennis_racket.n.01", "attribute", frozenset({"racket.n.04", "sports_implement.n.01"}),
-                   frozenset({"tennis_player.n.01"}))
-TENNIS_BALL = ClassInfo("tennis_ball.n.01", "attribute", BALL_UP | {"ball.n.01"}, frozenset({"tennis_player.n.01"}))
-FOOTBALL = ClassInfo("football.n.02", "attribute", BALL_UP | {"ball.n.01"}, frozenset({"footballer.n.01"}))
-EQUIPMENT = ClassInfo("game_equipment.n.01", "parent", BALL_UP - {"game_equipment.n.01"})
+PERSON = onto("person.n.01", "parent", PERSON_UP)
+ATHLETE = onto("athlete.n.01", "parent", ATHLETE_UP)
+TENNIS_PLAYER = onto("tennis_player.n.01", "dominant", ATHLETE_UP | {"athlete.n.01"})
+FOOTBALLER = onto("footballer.n.01", "dominant", ATHLETE_UP | {"athlete.n.01"})
+RACKET = onto("tennis_racket.n.01", "attribute", frozenset({"racket.n.04", "sports_implement.n.01"}),
+             frozenset({"tennis_player.n.01"}))
+TENNIS_BALL = onto("tennis_ball.n.01", "attribute", BALL_UP | {"ball.n.01"}, frozenset({"tennis_player.n.01"}))
+FOOTBALL = onto("football.n.02", "attribute", BALL_UP | {"ball.n.01"}, frozenset({"footballer.n.01"}))
+EQUIPMENT = onto("game_equipment.n.01", "parent", BALL_UP - {"game_equipment.n.01"})
 DOMAIN = [PERSON, ATHLETE, TENNIS_PLAYER, FOOTBALLER, RACKET, TENNIS_BALL, FOOTBALL, EQUIPMENT]
 
 
@@ -53,7 +61,7 @@ def test_a_hyponym_attribute_needs_a_link_to_the_harvest_class():
     domain = [PERSON, FOOTBALLER, TENNIS_BALL, EQUIPMENT]
     assert map_synset("ball.n.01", BALL_UP, [FOOTBALLER], domain) == Mapped("game_equipment.n.01", "parent")
     assert map_synset("ball.n.01", BALL_UP, [FOOTBALLER], domain[:3]) == Mapped(None, "unmapped")
-    loose = ClassInfo("tennis_ball.n.01", "attribute", BALL_UP | {"ball.n.01"})  # attribute of no class
+    loose = onto("tennis_ball.n.01", "attribute", BALL_UP | {"ball.n.01"})  # attribute of no class
     assert map_synset("ball.n.01", BALL_UP, [FOOTBALLER], [FOOTBALLER, loose]) == Mapped("tennis_ball.n.01", "attribute")
 
 

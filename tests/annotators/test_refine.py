@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import pytest
 
-from annotators.mapping import ClassInfo, LabelMapper, Mapped
-from tests.annotators.test_mapping import ATHLETE_UP, DOMAIN, FOOTBALLER, PERSON_UP, TENNIS_PLAYER
+from annotators.mapping import LabelMapper, Mapped
+from tests.annotators.test_mapping import ATHLETE_UP, DOMAIN, FOOTBALLER, PERSON_UP, TENNIS_PLAYER, onto
 
-SKATER = ClassInfo("skateboarder.n.01", "dominant", PERSON_UP | {"person.n.01", "skater.n.01"})
-SKATEBOARD = ClassInfo("skateboard.n.01", "attribute", frozenset({"board.n.02", "artifact.n.01", "entity.n.01"}),
-                       frozenset({"skateboarder.n.01"}))
+SKATER = onto("skateboarder.n.01", "dominant", PERSON_UP | {"person.n.01", "skater.n.01"})
+SKATEBOARD = onto("skateboard.n.01", "attribute", frozenset({"board.n.02", "artifact.n.01", "entity.n.01"}),
+                  frozenset({"skateboarder.n.01"}))
 CLASSES = DOMAIN + [SKATER, SKATEBOARD]
 
 BUS_SIZE = (1080, 810)  # h, w

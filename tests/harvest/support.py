@@ -141,6 +141,14 @@ def serve_image(httpserver, path: str, data: bytes, content_type: str = "image/j
     httpserver.expect_request(path).respond_with_handler(handler)
 
 
+def onto_class(synset: str, name: str, kind: str, lemmas: dict[str, tuple[str, ...]], class_id: int | None = None):
+    """An ontology class with these lemmas per language (what the harvest plans from)."""
+    from ontology.model import LabelData, OntologyClassData
+
+    return OntologyClassData(synset, kind, name, labels={lang: LabelData(tuple(l), None, "") for lang, l in lemmas.items()},
+                             class_id=class_id)
+
+
 def seed_domain(engine, name: str = "sport", classes: list[tuple[str, str, dict[str, list[str]]]] | None = None) -> dict[str, int]:
     """Domain, classes and labels rows; returns class ids by synset."""
     from sqlalchemy.orm import Session

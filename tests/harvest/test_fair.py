@@ -74,7 +74,7 @@ def test_sport_harvest_stores_every_named_language_near_an_even_split(engine, tm
     report = harvest(engine, settings, sources, HarvestOptions("sport", classes=CLASSES, per_class=per_class,
                                                                per_page=20, min_size=64, retry_backoff_s=0.01))
     assert report.status == "done", report.as_dict()
-    named = {c.synset: {lang for lang, lem in c.lemmas.items() if any(x.strip() for x in lem)}
+    named = {c.synset: {lang for lang, lab in c.labels.items() if any(x.strip() for x in lab.lemmas)}
              for c in classes_from_ontology("sport") if c.synset in CLASSES}
     counts = per_class_language(engine)
     for synset in CLASSES:

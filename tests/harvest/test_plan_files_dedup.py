@@ -8,7 +8,8 @@ import pytest
 
 from corpus.harvest import files
 from corpus.harvest.dedup import PhashIndex, Sha1Index
-from corpus.harvest.plan import ClassSpec, plan_queries, query_text, select_classes
+from corpus.harvest.plan import plan_queries, query_text, select_classes
+from tests.harvest.support import onto_class
 
 
 class Lang:
@@ -20,10 +21,10 @@ class Lang:
 
 
 CLASSES = [
-    ClassSpec("tennis_player.n.01", "tennis player", "dominant",
-              {"en": ("tennis_player",), "fr": ("joueur_de_tennis", "tennis_player"), "bg": ("тенисист", "тенисистка", "x")}, 1),
-    ClassSpec("racket.n.04", "racket", "attribute", {"en": ("racket", "racquet")}, 2),
-    ClassSpec("athlete.n.01", "athlete", "parent", {"en": ("athlete",)}, 3),
+    onto_class("tennis_player.n.01", "tennis player", "dominant",
+               {"en": ("tennis_player",), "fr": ("joueur_de_tennis", "tennis_player"), "bg": ("тенисист", "тенисистка", "x")}, 1),
+    onto_class("racket.n.04", "racket", "attribute", {"en": ("racket", "racquet")}, 2),
+    onto_class("athlete.n.01", "athlete", "parent", {"en": ("athlete",)}, 3),
 ]
 
 

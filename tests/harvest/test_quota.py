@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from corpus.harvest.plan import ClassQuota, ClassSpec, fair_shares, plan_queries, unnamed_pairs
+from corpus.harvest.plan import ClassQuota, fair_shares, plan_queries, unnamed_pairs
+from tests.harvest.support import onto_class
 
 
 def test_fair_shares_even_with_remainder_first():
@@ -55,6 +56,6 @@ def test_images_from_earlier_runs_count_where_they_were_found():
 
 
 def test_unnamed_pairs_are_reported():
-    classes = [ClassSpec("a.n.01", "a", "dominant", {"en": ("a",), "bg": ("а",)}),
-               ClassSpec("b.n.01", "b", "dominant", {"en": ("b",), "bg": ()})]
+    classes = [onto_class("a.n.01", "a", "dominant", {"en": ("a",), "bg": ("а",)}),
+               onto_class("b.n.01", "b", "dominant", {"en": ("b",), "bg": ()})]
     assert unnamed_pairs(classes, ["en", "bg", "fr"]) == {"bg": ["b.n.01"], "fr": ["a.n.01", "b.n.01"]}

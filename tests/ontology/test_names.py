@@ -275,8 +275,8 @@ def test_override_replace_drops_machine_lemmas(tmp_path, wordnet_ready):
 
 
 def test_name_checks_drop_names_of_other_classes_but_never_the_last_name():
-    from ontology.labels import ClassInfo, drop_wrong_names, unique_names
-    from ontology.model import LemmaSource
+    from ontology.labels import drop_wrong_names, unique_names
+    from ontology.model import LemmaSource, OntologyClassData
 
     wn = LemmaSource("omw:ita", "wordnet", "CC BY 3.0", False)
     wikt = LemmaSource("extended_omw:wikt", "wiktionary", "CC BY-SA 3.0", True)
@@ -288,13 +288,15 @@ def test_name_checks_drop_names_of_other_classes_but_never_the_last_name():
         "drummer.n.01": {"it": [("tamburo", wn)]},
         "drum.n.01": {"it": [("tamburo", wn)]},
     }
+    person = ("causal_agent.n.01", "entity.n.01", "person.n.01", "physical_entity.n.01")  # a person's closure
     info = {
-        "tennis_player.n.01": ClassInfo("tennis_player.n.01", "dominant", person=True),
-        "racket.n.04": ClassInfo("racket.n.04", "attribute", attribute_of=("tennis_player.n.01",)),
-        "soccer_player.n.01": ClassInfo("soccer_player.n.01", "dominant", person=True),
-        "football_player.n.01": ClassInfo("football_player.n.01", "dominant", person=True),
-        "drummer.n.01": ClassInfo("drummer.n.01", "dominant", person=True),
-        "drum.n.01": ClassInfo("drum.n.01", "attribute"),
+        "tennis_player.n.01": OntologyClassData("tennis_player.n.01", "dominant", "tennis player", hypernym_closure=person),
+        "racket.n.04": OntologyClassData("racket.n.04", "attribute", "racket", attribute_of=("tennis_player.n.01",)),
+        "soccer_player.n.01": OntologyClassData("soccer_player.n.01", "dominant", "soccer player", hypernym_closure=person),
+        "football_player.n.01": OntologyClassData("football_player.n.01", "dominant", "football player",
+                                                  hypernym_closure=person),
+        "drummer.n.01": OntologyClassData("drummer.n.01", "dominant", "drummer", hypernym_closure=person),
+        "drum.n.01": OntologyClassData("drum.n.01", "attribute", "drum"),
     }
     report = drop_wrong_names(cands, info)
     assert [l for l, _ in cands["tennis_player.n.01"]["it"]] == ["tennista"]

@@ -83,12 +83,11 @@ def test_skos_carries_provenance_and_custom_classes_and_parses():
 
 
 def test_custom_classes_are_harvested_and_annotations_map_onto_them():
-    from annotators.mapping import ClassInfo, map_synset
-    from corpus.harvest.plan import ClassSpec, plan_queries, select_classes
+    from annotators.mapping import map_synset
+    from corpus.harvest.plan import plan_queries, select_classes
 
     sport = load_domain("sport")
-    specs = [ClassSpec(c.synset, c.name, c.kind, {l: lab.lemmas for l, lab in c.labels.items()}) for c in sport]
-    picked = select_classes(specs, ["mic:handball_player", "figure skater"])
+    picked = select_classes(sport.classes, ["mic:handball_player", "figure skater"])
     assert [c.synset for c in picked] == ["mic:handball_player", "mic:figure_skater"]
 
     class Any_:
@@ -102,8 +101,7 @@ def test_custom_classes_are_harvested_and_annotations_map_onto_them():
     label = sport.get("mic:figure_skater").labels["de"]
     if label.lemmas:
         assert label.provenance[0].method in ("activity", "wiktionary", "wikidata", "human")
-    infos = [ClassInfo(c.synset, c.kind, frozenset(c.hypernym_closure), frozenset(c.attribute_of), c.name) for c in sport]
-    hb = next(i for i in infos if i.synset == "mic:handball_player")
+    hb = sport.get("mic:handball_player")
     # a detected person in an image harvested for handball players is a handball player
-    m = map_synset("person.n.01", {"organism.n.01"}, [hb], infos)
+    m = map_synset("person.n.01", {"organism.n.01"}, [hb], sport.classes)
     assert (m.synset, m.rule) == ("mic:handball_player", "harvest")
