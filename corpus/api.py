@@ -451,9 +451,7 @@ class Corpus:
         from corpus.coco.yolo import YoloExportOptions, count_annotations, export_yolo
         from ontology.languages import check_languages
 
-        # Before the store is read: an unknown language is the mistake to report, not "no
-        # annotations", and must not become an English export with every class "untranslated".
-        (lang,) = check_languages([lang], param="lang")
+        (lang,) = check_languages([lang], param="lang")  # before counting (export_yolo checks it too)
         _check_files(files)
         opts = YoloExportOptions(domain=domain, statuses=parse_statuses(statuses), splits=_splits(splits) or [],
                                  seed=seed, lang=lang, classes=list(_names(classes)) or None, files=files,

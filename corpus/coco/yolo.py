@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
@@ -288,7 +288,14 @@ def export_yolo(engine: Engine, out_dir: Path, data_dir: Path, opts: YoloExportO
     """Write a YOLO-seg dataset of one domain to ``out_dir``; see the module docstring."""
     from corpus.licenses import LicensePolicy
 
+    from ontology.languages import check_languages
+
     opts = opts or YoloExportOptions()
+    # Before the store is read: an unknown language is the mistake to report, not "no
+    # annotations", and must not become an English export with every class "untranslated".
+    (lang,) = check_languages([opts.lang], param="lang")
+    if lang != opts.lang:
+        opts = replace(opts, lang=lang)
     names = [n for n, _ in opts.splits]
     if "train" not in names or "val" not in names:
         raise UsageError(f"a YOLO dataset needs a train and a val split (got {', '.join(names) or 'none'}), "

@@ -239,3 +239,9 @@ def test_an_unknown_language_is_reported_before_anything_else(store, tmp_path):
         assert info.value.param == "lang" and "--" not in str(info.value)
         s = c.export_yolo(out_dir=tmp_path / "d", domain="sport", statuses="all", lang=" BG ")
         assert s.lang == "bg" and s.untranslated == ["tennis_racket.n.01"]  # " BG " is bg: two classes named
+    # The stage function itself refuses it too (a script calling it directly), before any output.
+    from corpus.coco.yolo import YoloExportOptions, export_yolo
+
+    with pytest.raises(NotFoundError, match="unknown language 'xx'"):
+        export_yolo(store.engine, tmp_path / "e", store.data_dir, YoloExportOptions(domain="sport", lang="xx"))
+    assert not (tmp_path / "e").exists()
