@@ -27,6 +27,7 @@ __all__ = [
     "rle_to_mask",
     "rle_area",
     "rle_to_bbox",
+    "rle_area_bbox",
     "mask_to_polygons",
     "polygons_to_rle",
     "crop_to_box",
@@ -51,17 +52,22 @@ def is_rle(seg: Any) -> bool:
     return isinstance(seg, dict) and "counts" in seg and "size" in seg
 
 
+PLAIN_NUMBERS = frozenset((int, float))
+
+
 def is_polygons(seg: Any) -> bool:
     """A non-empty list of polygons with at least three points each (what pycocotools accepts)."""
-    return (
-        isinstance(seg, list)
-        and len(seg) > 0
-        and all(
-            isinstance(p, list) and len(p) >= 6 and len(p) % 2 == 0
-            and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in p)
-            for p in seg
-        )
-    )
+    if not isinstance(seg, list) or not seg:
+        return False
+    for p in seg:
+        if not isinstance(p, list) or len(p) < 6 or len(p) % 2:
+            return False
+        # Plain ints and floats (what JSON gives) are checked at C speed; anything else (numpy
+        # scalars, bools, strings) value by value.
+        if not PLAIN_NUMBERS.issuperset(map(type, p)) and not all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) for v in p):
+            return False
+    return True
 
 
 def mask_to_rle(mask: np.ndarray) -> dict[str, Any]:
@@ -91,6 +97,13 @@ def rle_to_mask(rle: dict[str, Any]) -> np.ndarray:
 
 def rle_area(rle: dict[str, Any]) -> float:
     return float(_coco.area(coco_rle(rle)))
+
+
+def rle_area_bbox(rle: dict[str, Any]) -> tuple[float, tuple[float, float, float, float]]:
+    """(area, tight ``[x, y, w, h]`` box) of an RLE mask, decoding its string once."""
+    c = coco_rle(rle)
+    x, y, w, h = _coco.toBbox(c).tolist()
+    return float(_coco.area(c)), (float(x), float(y), float(w), float(h))
 
 
 def rle_to_bbox(rle: dict[str, Any]) -> tuple[float, float, float, float]:
