@@ -37,6 +37,7 @@ from sqlalchemy.orm import Session
 from corpus.instances import Instance
 from corpus.shapes import CocoShape, ShapeError
 from corpus.coco.categories import annotator_names, domain_categories, resolve_domain
+from corpus.store.queries import annotations_of_classes
 from corpus.coco.images import FilePlacer, file_name, image_select, license_of
 from corpus.coco.writer import JsonObjectWriter
 from corpus.errors import UsageError
@@ -169,7 +170,7 @@ def export_coco_annotator(
 
         domain_classes = list(cat_id)
         wanted = select(Annotation.image_id).where(Annotation.status.in_(opts.statuses),
-                                                   Annotation.class_id.in_(domain_classes))
+                                                   annotations_of_classes(domain_classes))
         q = image_select().where(Image.id.in_(wanted)).order_by(Image.id)
         chunk: list[tuple[Any, str, tuple[int, int]]] = []
         part = 0
@@ -191,7 +192,7 @@ def export_coco_annotator(
                 sizes = {row.id: size for row, _, size in chunk}
                 anns = session.scalars(
                     select(Annotation).where(Annotation.image_id.in_(list(sizes)), Annotation.status != "rejected",
-                                             Annotation.class_id.in_(domain_classes))
+                                             annotations_of_classes(domain_classes))
                     .order_by(Annotation.image_id, Annotation.id)
                 )
                 for ann in anns:

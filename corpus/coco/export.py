@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from corpus.instances import Instance
 from corpus.coco.categories import Category, domain_categories, resolve_domain
+from corpus.store.queries import annotations_of_classes
 from corpus.coco.images import FilePlacer, file_name, image_entry, image_select, license_entry, license_of
 from corpus.coco.splits import Splits, split_key, split_of
 from corpus.coco.writer import JsonObjectWriter, Spool
@@ -123,7 +124,7 @@ class _Selection:
         self.sizes: dict[int, tuple[int, int]] = {}  # only images whose row lacks a size
 
     def ann_filter(self):
-        cond = (Annotation.status.in_(self.opts.statuses), Annotation.class_id.in_(list(self.cat_id)))
+        cond = (Annotation.status.in_(self.opts.statuses), annotations_of_classes(self.cat_id))
         if self.opts.done_only:
             done = select(ImageReview.image_id).where(ImageReview.done.is_(True))
             cond = (*cond, Annotation.image_id.in_(done))

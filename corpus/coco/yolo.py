@@ -40,7 +40,7 @@ from corpus.errors import NotFoundError, UsageError
 from corpus.instances import Instance
 from corpus.store.models import Annotation, Domain, Image, OntologyClass, Source
 from corpus.output import prepare_output_dir
-from corpus.store.queries import resolve_domain
+from corpus.store.queries import annotations_of_classes, resolve_domain
 
 __all__ = ["YoloExportOptions", "YoloExportSummary", "YoloClass", "export_yolo", "label_line", "one_polygon",
            "select_classes", "DEFAULT_SPLITS", "ClassError"]
@@ -224,7 +224,7 @@ def select_classes(session: Session, domain: Domain, cats: Sequence[Category], w
         return sorted(out, key=lambda c: c.id)
     ids = {c.class_id for c in cats}
     used = set(session.scalars(select(Annotation.class_id).distinct().where(
-        Annotation.status.in_(list(statuses)), Annotation.class_id.in_(list(ids)))))
+        Annotation.status.in_(list(statuses)), annotations_of_classes(ids))))
     return [c for c in cats if c.class_id in used]
 
 
@@ -250,7 +250,7 @@ _ROW_COLUMNS = (
 def _rows(session: Session, class_ids: list[int], statuses: Sequence[str], batch: int) -> Iterator[Any]:
     q = (select(*_ROW_COLUMNS).select_from(Annotation)
          .join(Image, Image.id == Annotation.image_id).join(Source, Source.id == Image.source_id)
-         .where(Annotation.status.in_(list(statuses)), Annotation.class_id.in_(class_ids))
+         .where(Annotation.status.in_(list(statuses)), annotations_of_classes(class_ids))
          .order_by(Annotation.image_id, Annotation.id))
     yield from session.execute(q.execution_options(yield_per=batch))
 
