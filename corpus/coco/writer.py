@@ -10,7 +10,9 @@ import json
 from pathlib import Path
 from typing import IO, Any, Iterable
 
-_ENC = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+# No circular check: the elements are plain dicts and lists built by the exports (it costs a
+# tenth of the encoding of a small annotation).
+_ENC = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False, check_circular=False)
 encode = _ENC.encode
 
 
