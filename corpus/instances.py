@@ -33,9 +33,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
-from typing import Any, Mapping
+from operator import itemgetter
+from typing import Any, Callable, Mapping
 
 import numpy as np
+from sqlalchemy.engine import Row
 
 from corpus import masks
 from corpus.shapes import CocoShape, ShapeError, coco_shape
@@ -182,10 +184,10 @@ class Instance:
     @classmethod
     def from_proposal(cls, row: Any, class_name: str | None = None, **extra: Any) -> "Instance":
         """A stored proposal (a ``Proposal`` or a row with its column names) as an instance."""
-        xywh = (x, y, w, h) = (float(row.bbox_x), float(row.bbox_y), float(row.bbox_w), float(row.bbox_h))
-        return cls(row.detector_label, float(row.score), (x, y, x + w, y + h), row.mask_rle, extra,
-                   id=row.id, image_id=row.image_id, class_id=row.class_id, class_name=class_name,
-                   stored_area=row.area, stored_xywh=xywh)
+        id_, image_id, class_id, label, score, x, y, w, h, mask, area = _columns(row, _PROPOSAL, _PROPOSAL_PICKERS)
+        xywh = (x, y, w, h) = (float(x), float(y), float(w), float(h))
+        return cls(label, float(score), (x, y, x + w, y + h), mask, extra, id=id_, image_id=image_id,
+                   class_id=class_id, class_name=class_name, stored_area=area, stored_xywh=xywh)
 
     @classmethod
     def from_annotation(cls, row: Any, class_name: str | None = None, *, label: str | None = None,
@@ -194,7 +196,40 @@ class Instance:
 
         ``label`` is the detector's label when the annotation came from a proposal (defaults to
         the class name); ``score`` that proposal's score (None: drawn by a person)."""
-        xywh = (x, y, w, h) = (float(row.bbox_x), float(row.bbox_y), float(row.bbox_w), float(row.bbox_h))
-        return cls(label if label is not None else (class_name or ""), score, (x, y, x + w, y + h),
-                   row.segmentation, extra, id=row.id, image_id=row.image_id, class_id=row.class_id,
-                   class_name=class_name, iscrowd=bool(row.iscrowd), stored_area=row.area, stored_xywh=xywh)
+        id_, image_id, class_id, x, y, w, h, seg, iscrowd, area = _columns(row, _ANNOTATION, _ANNOTATION_PICKERS)
+        xywh = (x, y, w, h) = (float(x), float(y), float(w), float(h))
+        return cls(label if label is not None else (class_name or ""), score, (x, y, x + w, y + h), seg, extra,
+                   id=id_, image_id=image_id, class_id=class_id, class_name=class_name, iscrowd=bool(iscrowd),
+                   stored_area=area, stored_xywh=xywh)
+
+
+_PROPOSAL = ("id", "image_id", "class_id", "detector_label", "score", "bbox_x", "bbox_y", "bbox_w", "bbox_h",
+             "mask_rle", "area")
+_ANNOTATION = ("id", "image_id", "class_id", "bbox_x", "bbox_y", "bbox_w", "bbox_h", "segmentation", "iscrowd",
+               "area")
+
+
+def _columns(row: Any, wanted: tuple[str, ...], pickers: dict) -> tuple:
+    """The ``wanted`` columns of a store row: by position for a ``select`` row (a SQLAlchemy
+    ``Row``'s attribute lookup costs ten times its index, and exports read a million of them),
+    by attribute for an ORM object or anything else. The positions are worked out once per
+    result, from its metadata (``Row._parent``; without it, attributes still work), and kept in
+    ``pickers`` (one dict per ``wanted``, keyed by the result's metadata)."""
+    if type(row) is Row:
+        meta = getattr(row, "_parent", None)
+        try:
+            pick = pickers[meta]
+        except KeyError:
+            fields = list(getattr(meta, "keys", ()) or ())
+            pick = (itemgetter(*(fields.index(name) for name in wanted))
+                    if all(name in fields for name in wanted) else None)
+            if len(pickers) > 64:  # results come and go: keep the recent ones
+                pickers.clear()
+            pickers[meta] = pick
+        if pick is not None:
+            return pick(row)
+    return tuple(getattr(row, name) for name in wanted)
+
+
+_PROPOSAL_PICKERS: dict = {}
+_ANNOTATION_PICKERS: dict = {}
