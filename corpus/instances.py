@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
-from operator import itemgetter
+from operator import attrgetter, itemgetter
 from typing import Any, Callable, Mapping
 
 import numpy as np
@@ -228,7 +228,7 @@ def _columns(row: Any, wanted: tuple[str, ...], pickers: dict) -> tuple:
             pickers[meta] = pick
         if pick is not None:
             return pick(row)
-    return tuple(getattr(row, name) for name in wanted)
+    return attrgetter(*wanted)(row)
 
 
 _PROPOSAL_PICKERS: dict = {}

@@ -246,17 +246,18 @@ def export_coco(
                 done += 1
                 if done % 5000 == 0 and progress:
                     progress("annotations", 5000)
-                if row.image_id != last_image:
-                    last_image = row.image_id
-                    if row.image_id in sel.excluded or sel.license_reason(row):
+                inst = Instance.from_annotation(row)
+                if inst.image_id != last_image:  # the image's columns are read once per image
+                    last_image = inst.image_id
+                    if inst.image_id in sel.excluded or sel.license_reason(row):
                         last_route = None
                     else:
-                        size = sel.sizes.get(row.image_id) or (row.width, row.height)
-                        last_route = (split_for(row.image_id, row.sha1), size)
+                        size = sel.sizes.get(inst.image_id) or (row.width, row.height)
+                        last_route = (split_for(inst.image_id, row.sha1), size)
                 if last_route is None:
                     continue
                 split, (w_, h_) = last_route
-                entry, note = annotation_entry(row, sel.cat_id[row.class_id], opts.segmentation, w_, h_)
+                entry, note = inst.coco(w_, h_, opts.segmentation, category_id=sel.cat_id[inst.class_id])
                 if entry is None:
                     if note == "invalid":
                         summary.invalid += 1
