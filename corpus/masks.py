@@ -42,6 +42,7 @@ __all__ = [
     "iou",
     "same_polygons",
     "rle_runs",
+    "runs_fill",
     "rle_outline",
 ]
 
@@ -262,10 +263,49 @@ def same_polygons(a: Sequence[Sequence[float]], b: Sequence[Sequence[float]], to
 # --- run lengths and outlines to draw ------------------------------------------------------
 
 
-def rle_runs(counts: str) -> list[int] | None:
-    """The run lengths of a compressed COCO RLE string (pycocotools' ``rleFrString``), or None if
-    it ends mid-number. pycocotools itself decodes a string whose runs fall short of the mask
-    into uninitialised memory, so the sum is checked here."""
+def rle_runs(counts: str) -> np.ndarray | None:
+    """The run lengths of a compressed COCO RLE string (pycocotools' ``rleFrString``) as int64,
+    or None if it ends mid-number. pycocotools itself decodes a string whose runs fall short of
+    the mask into uninitialised memory, so callers check the runs before it sees them.
+
+    Decoded with numpy, a few hundred times faster than character by character (evaluate and
+    the web reviewer read thousands of masks); strings no real mask produces (non-ASCII, numbers
+    beyond 2^36, tens of millions of runs) go through the exact character loop instead."""
+    if not counts:
+        return np.zeros(0, dtype=np.int64)
+    if not counts.isascii() or len(counts) > 50_000_000:
+        return _rle_runs_exact(counts)
+    c = np.frombuffer(counts.encode("ascii"), dtype=np.uint8).astype(np.int64) - 48
+    more = (c & 0x20) != 0
+    if more[-1]:
+        return None  # ends mid-number
+    ends = np.flatnonzero(~more)  # the last character of each number
+    starts = np.empty_like(ends)
+    starts[0] = 0
+    starts[1:] = ends[:-1] + 1
+    lengths = ends - starts + 1
+    if lengths.max() > 7:  # 35 bits: beyond any mask's size
+        return _rle_runs_exact(counts)
+    k = np.arange(len(c), dtype=np.int64) - np.repeat(starts, lengths)
+    x = np.add.reduceat((c & 0x1F) << (5 * k), starts)  # 5 bits per character, low bits first
+    negative = (c[ends] & 0x10) != 0
+    x[negative] |= np.left_shift(-1, 5 * lengths[negative])
+    runs = x.copy()
+    # From the fourth number on, each is stored as the difference to the one two places back.
+    runs[1::2] = np.cumsum(x[1::2])
+    if len(x) > 2:
+        runs[2::2] = np.cumsum(x[2::2])
+    return runs
+
+
+def runs_fill(runs: np.ndarray | None, n: int) -> bool:
+    """Whether decoded runs are a mask of ``n`` pixels: none negative, adding up to ``n``
+    (bounded first, so the sum cannot wrap around)."""
+    return (runs is not None and len(runs) > 0 and int(runs.min()) >= 0 and int(runs.max()) <= n
+            and int(runs.sum()) == n)
+
+
+def _rle_runs_exact(counts: str) -> np.ndarray | None:
     runs: list[int] = []
     p = 0
     while p < len(counts):
@@ -283,7 +323,8 @@ def rle_runs(counts: str) -> list[int] | None:
         if len(runs) > 2:
             x += runs[-2]
         runs.append(x)
-    return runs
+    # Beyond int64 only for hostile strings: any run that large is refused by the callers anyway.
+    return np.array([max(min(r, 2**62), -(2**62)) for r in runs], dtype=np.int64)
 
 
 OUTLINE_EPSILON = 0.75  # pixels: what a reviewer sees and drags
@@ -300,10 +341,10 @@ def rle_outline(seg: dict[str, Any]) -> list[list[float]]:
     try:
         h, w = int(seg["size"][0]), int(seg["size"][1])
         counts = seg["counts"]
-        runs = rle_runs(counts) if isinstance(counts, str) else [int(v) for v in counts]
-    except (KeyError, TypeError, ValueError, IndexError):
+        runs = rle_runs(counts) if isinstance(counts, str) else np.asarray([int(v) for v in counts], dtype=np.int64)
+    except (KeyError, TypeError, ValueError, IndexError, OverflowError):
         return []
-    if not runs or h <= 0 or w <= 0 or any(r < 0 for r in runs) or sum(runs) != h * w:
+    if h <= 0 or w <= 0 or not runs_fill(runs, h * w):
         return []
     ends = np.cumsum(np.asarray(runs, dtype=np.int64))
     starts = ends - np.asarray(runs, dtype=np.int64)

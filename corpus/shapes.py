@@ -26,7 +26,7 @@ from typing import Any, Sequence
 
 from corpus import masks as amasks
 from corpus.errors import UsageError
-from corpus.masks import PLAIN_NUMBERS, is_polygons, is_rle, rle_runs  # what a segmentation is: defined with the codec
+from corpus.masks import PLAIN_NUMBERS, is_polygons, is_rle, rle_runs, runs_fill  # what a segmentation is: defined with the codec
 
 MAX_POINTS = 20_000  # vertices per annotation, all polygons together (a traced 4K mask has ~3,000)
 MAX_POLYGONS = 1_000
@@ -83,8 +83,7 @@ def _rle_problem(seg: dict[str, Any], width: int | None, height: int | None) -> 
     elif not isinstance(counts, str) or not counts.isascii() or not counts:
         return f"RLE counts must be a string or a list of run lengths, got {counts!r:.40}"
     else:
-        runs = rle_runs(counts)
-        if runs is None or any(r < 0 for r in runs) or sum(runs) != n:
+        if not runs_fill(rle_runs(counts), n):
             return "RLE counts do not decode to a mask of its size"
     return None
 

@@ -110,3 +110,33 @@ def test_mask_to_polygons_honours_min_points():
     only_l = masks.mask_to_polygons(m, min_points=5)
     assert len(only_l) == 1 and len(only_l[0]) >= 10  # the L stays, the square goes
     assert len(masks.mask_to_polygons(m, min_area=0.0, min_points=5)) == 1
+
+
+def test_rle_runs_decodes_as_pycocotools_and_refuses_what_it_cannot():
+    """The numpy decoder of RLE strings (what the shape checks read before pycocotools sees a
+    mask) gives pycocotools' runs for real masks, and the exact character loop's for any other
+    string: truncated, negative, non-ASCII, numbers too large for a mask."""
+    import random
+
+    rng = np.random.default_rng(7)
+    for t in range(60):
+        h, w = (int(v) for v in rng.integers(1, 120, 2))
+        m = rng.random((h, w)) < rng.random()
+        rle = masks.mask_to_rle(m)
+        runs = masks.rle_runs(rle["counts"])
+        # the runs COCO defines: alternating zeros and ones, column by column, zeros first
+        flat = m.ravel(order="F").astype(np.int8)
+        cuts = np.flatnonzero(np.diff(flat)) + 1
+        expected = np.diff(np.concatenate(([0], cuts, [h * w]))).tolist()
+        if flat[0]:
+            expected.insert(0, 0)
+        assert runs.tolist() == expected and masks.runs_fill(runs, h * w)
+        assert masks.rle_area(rle) == sum(expected[1::2])  # and pycocotools reads the same mask
+    rnd = random.Random(3)
+    for _ in range(3000):
+        s = "".join(chr(rnd.randint(33, 126)) for _ in range(rnd.randint(1, 25)))
+        fast, exact = masks.rle_runs(s), masks._rle_runs_exact(s)
+        assert (fast is None and exact is None) or fast.tolist() == exact.tolist(), s
+    assert masks.rle_runs("0P") is None  # ends mid-number
+    assert not masks.runs_fill(masks.rle_runs("o" * 40 + "1"), 100)  # a huge number: exact loop, refused
+    assert masks.rle_runs("é1") is not None and not masks.runs_fill(masks.rle_runs("é1"), 4)
