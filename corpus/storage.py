@@ -79,6 +79,30 @@ def _check_rel(rel: str) -> str:
     return norm
 
 
+def write_temp(directory: Path | str, prefix: str, data: bytes, fsync: bool = True) -> str:
+    """Write ``data`` to a new temporary file in ``directory`` (fsynced unless told not to) and
+    return its path; nothing is left behind if writing fails. The first half of every atomic
+    write: the caller then renames or hard-links it into place."""
+    fd, tmp = tempfile.mkstemp(prefix=prefix, dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            if fsync:
+                fh.flush()
+                os.fsync(fh.fileno())
+    except BaseException:
+        _remove(tmp)
+        raise
+    return tmp
+
+
+def _remove(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+
+
 class Storage:
     """Files under one data folder, addressed by paths relative to it."""
 
@@ -140,19 +164,11 @@ class LocalStorage(Storage):
     def write_atomic(self, rel: str, data: bytes, fsync: bool = True) -> None:
         final = self.path(rel)
         final.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX, dir=final.parent)
+        tmp = write_temp(final.parent, TMP_PREFIX, data, fsync)
         try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-                if fsync:
-                    fh.flush()
-                    os.fsync(fh.fileno())
             os.replace(tmp, final)
         except BaseException:
-            try:
-                os.unlink(tmp)
-            except FileNotFoundError:
-                pass
+            _remove(tmp)
             raise
 
     def read_bytes(self, rel: str) -> bytes:

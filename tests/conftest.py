@@ -147,3 +147,30 @@ def pg_url(pg_server, request) -> str:
 
     name = "t_" + re.sub(r"[^a-z0-9]", "_", request.node.name.lower())[:50]
     return pg_server.create_database(name)
+
+
+@pytest.fixture
+def wide_console(monkeypatch):
+    """Rich wraps at the terminal width (80 under the test runner): CLI output checked as text
+    reads one message per line when the consoles are wide."""
+    from corpus.commands import common
+
+    monkeypatch.setattr(common.console, "_width", 400)
+    monkeypatch.setattr(common.err_console, "_width", 400)
+
+
+@pytest.fixture
+def openverse(httpserver, assets) -> str:
+    """A local server standing in for Openverse: a recorded answer (tests/fixtures/api) whose two
+    openly licensed hits are the real photos bus.jpg and zidane.jpg. Returns its API base URL
+    (for ``CORPUS_OPENVERSE_BASE_URL``)."""
+    import json
+
+    answer = json.loads((Path(__file__).parent / "fixtures" / "api" / "openverse_images_page1.json").read_text())
+    answer["page_count"] = 1
+    for res, photo in zip(answer["results"], ("bus.jpg", "zidane.jpg")):
+        res["url"] = httpserver.url_for(f"/files/{photo}")
+        httpserver.expect_request(f"/files/{photo}").respond_with_data(
+            (assets / photo).read_bytes(), content_type="image/jpeg")
+    httpserver.expect_request("/v1/images/").respond_with_json(answer)
+    return httpserver.url_for("/v1").rstrip("/")

@@ -37,12 +37,7 @@ def assert_one_line_error(result, *needles: str) -> str:
     return lines[0]
 
 
-@pytest.fixture(autouse=True)
-def wide_console(monkeypatch):
-    from corpus.commands import common
-
-    monkeypatch.setattr(common.console, "_width", 400)
-    monkeypatch.setattr(common.err_console, "_width", 400)
+pytestmark = pytest.mark.usefixtures("wide_console")  # tests/conftest.py
 
 
 @pytest.mark.parametrize("url, needle", [

@@ -15,12 +15,7 @@ runner = CliRunner()
 SPORT = ("--domain", "sport")
 
 
-@pytest.fixture(autouse=True)
-def wide_console(monkeypatch):
-    from corpus.commands import common
-
-    monkeypatch.setattr(common.console, "_width", 400)
-    monkeypatch.setattr(common.err_console, "_width", 400)
+pytestmark = pytest.mark.usefixtures("wide_console")  # tests/conftest.py
 
 
 CASES = [

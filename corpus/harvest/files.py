@@ -35,12 +35,11 @@ import datetime as dt
 import errno
 import json
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from corpus.errors import CorpusIOError
-from corpus.storage import TMP_PREFIX, is_url, open_storage
+from corpus.storage import TMP_PREFIX, is_url, open_storage, write_temp
 
 IMAGES_DIR = "images"
 STORES_DIR = ".corpus"  # data_dir/.corpus/<store_id>/{store.json,tmp/}
@@ -200,17 +199,7 @@ class DataFolder:
 
     def _write_tmp(self, rel_path: str, data: bytes, fsync: bool) -> str:
         name = rel_path.rsplit("/", 1)[-1]
-        fd, tmp = tempfile.mkstemp(prefix=f"{TMP_PREFIX}{name}.", dir=self.tmp)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-                if fsync:
-                    fh.flush()
-                    os.fsync(fh.fileno())
-        except BaseException:
-            _unlink(tmp)
-            raise
-        return tmp
+        return write_temp(self.tmp, f"{TMP_PREFIX}{name}.", data, fsync)
 
     def _existing(self, rel_path: str, final: Path, data: bytes, fsync: bool) -> Placed:
         if final.stat().st_size != len(data):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import json
 import re
 from pathlib import Path
 
@@ -20,7 +19,6 @@ import typer
 from tests.coco.ca_sim import coco_annotator_roundtrip
 
 REPO = Path(__file__).resolve().parents[2]
-FIXTURES = REPO / "tests" / "fixtures" / "api"
 PAGE = REPO / "docs" / "python-api.md"
 _CHUNK = re.compile(r"```python\n(?P<code>.*?)```|<!-- docs-test: (?P<step>[\w-]+)[^>]*-->", re.S)
 
@@ -48,18 +46,6 @@ def review_in_coco_annotator(workdir: Path) -> None:
 
 
 STEPS = {"review-in-coco-annotator": review_in_coco_annotator}
-
-
-@pytest.fixture
-def openverse(httpserver, assets):
-    answer = json.loads((FIXTURES / "openverse_images_page1.json").read_text())
-    answer["page_count"] = 1
-    for res, photo in zip(answer["results"], ("bus.jpg", "zidane.jpg")):
-        res["url"] = httpserver.url_for(f"/files/{photo}")
-        httpserver.expect_request(f"/files/{photo}").respond_with_data(
-            (assets / photo).read_bytes(), content_type="image/jpeg")
-    httpserver.expect_request("/v1/images/").respond_with_json(answer)
-    return httpserver.url_for("/v1").rstrip("/")
 
 
 @pytest.mark.slow

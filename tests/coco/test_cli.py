@@ -16,13 +16,7 @@ from tests.coco.ca_sim import coco_annotator_roundtrip
 runner = CliRunner()
 
 
-@pytest.fixture(autouse=True)
-def wide_console(monkeypatch):
-    """Rich wraps at the terminal width (80 under the runner); tables read better wide."""
-    from corpus.commands import common
-
-    monkeypatch.setattr(common.console, "_width", 220)
-    monkeypatch.setattr(common.err_console, "_width", 220)
+pytestmark = pytest.mark.usefixtures("wide_console")  # tests/conftest.py
 
 
 def run(store, *args):

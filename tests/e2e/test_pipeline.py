@@ -4,8 +4,6 @@ review in (a faithful simulation of) COCO Annotator, import, export COCO, evalua
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 
 import pytest
 from pycocotools.coco import COCO
@@ -17,12 +15,11 @@ from cli import app
 from corpus.store.models import Annotation, Image, Proposal, ReviewEvent
 from tests.coco.ca_sim import coco_annotator_roundtrip
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "api"
 runner = CliRunner()
 
 
 @pytest.mark.slow
-def test_harvest_annotate_review_export_evaluate(db_url, engine, tmp_path, httpserver, yolo_onnx, assets):
+def test_harvest_annotate_review_export_evaluate(db_url, engine, tmp_path, openverse, yolo_onnx):
     data = tmp_path / "data"
 
     def corpus(*args, env=None):
@@ -31,14 +28,7 @@ def test_harvest_annotate_review_export_evaluate(db_url, engine, tmp_path, https
         return r.output
 
     # Two openly licensed hits, their files the real photos bus.jpg and zidane.jpg.
-    answer = json.loads((FIXTURES / "openverse_images_page1.json").read_text())
-    answer["page_count"] = 1
-    for res, photo in zip(answer["results"], ("bus.jpg", "zidane.jpg")):
-        res["url"] = httpserver.url_for(f"/files/{photo}")
-        httpserver.expect_request(f"/files/{photo}").respond_with_data(
-            (assets / photo).read_bytes(), content_type="image/jpeg")
-    httpserver.expect_request("/v1/images/").respond_with_json(answer)
-    env = {"CORPUS_OPENVERSE_BASE_URL": httpserver.url_for("/v1").rstrip("/")}
+    env = {"CORPUS_OPENVERSE_BASE_URL": openverse}
 
     out = corpus("harvest", "--domain", "sport", "--classes", "tennis_player.n.01", "--languages", "en",
                  "--sources", "openverse", env=env)

@@ -19,3 +19,15 @@ def hsettings(tmp_path, db_url):
 @pytest.fixture
 def api():
     return FakeApi()
+
+
+@pytest.fixture
+def slow_server():
+    """A threaded local HTTP server, for downloads held up on purpose (killed runs, deadlines)."""
+    from pytest_httpserver import HTTPServer
+
+    server = HTTPServer(threaded=True)
+    server.start()
+    yield server
+    server.clear()
+    server.stop()

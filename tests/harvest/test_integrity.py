@@ -420,17 +420,6 @@ def _running_child(repo_root, engine, db_url, data_dir, slow_server):
     raise AssertionError(f"the child harvest did not start: {proc.communicate()}")
 
 
-@pytest.fixture
-def slow_server():
-    from pytest_httpserver import HTTPServer
-
-    server = HTTPServer(threaded=True)
-    server.start()
-    yield server
-    server.clear()
-    server.stop()
-
-
 def test_a_killed_run_is_marked_interrupted_by_the_next_harvest(repo_root, engine, seeded, db_url, tmp_path,
                                                                 slow_server, httpserver, api):
     import signal

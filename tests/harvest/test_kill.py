@@ -11,7 +11,6 @@ import sys
 import time
 
 import pytest
-from pytest_httpserver import HTTPServer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -20,15 +19,6 @@ from tests.harvest.support import FakeApi, Item, make_jpeg, serve_image
 from tests.harvest.test_pipeline import assert_store_consistent
 
 N = 30  # at alpha; beta re-serves the first 10 of them (same bytes, other ids)
-
-
-@pytest.fixture
-def slow_server():
-    server = HTTPServer(threaded=True)
-    server.start()
-    yield server
-    server.clear()
-    server.stop()
 
 
 def stored(db_path) -> int:

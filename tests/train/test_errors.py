@@ -21,12 +21,7 @@ pytest.importorskip("ultralytics", reason="needs the yolo extra")
 runner = CliRunner()
 
 
-@pytest.fixture(autouse=True)
-def wide_console(monkeypatch):
-    from corpus.commands import common
-
-    monkeypatch.setattr(common.console, "_width", 250)
-    monkeypatch.setattr(common.err_console, "_width", 250)
+pytestmark = pytest.mark.usefixtures("wide_console")  # tests/conftest.py
 
 
 @pytest.fixture
